@@ -1,0 +1,2 @@
+//! Placeholder; the next-elapse benchmark follows in its own commit.
+fn main() {}

@@ -1,0 +1,401 @@
+//! The next elapse of an expression after a given instant.
+//!
+//! This is systemd 252's `find_next` (`calendarspec.c`), step for step: the
+//! search walks the broken-down wall time year → month → day → weekday →
+//! hour → minute → second, takes at each level the smallest allowed value
+//! not below the current one (resetting the lower fields when it moves),
+//! and after each step lets `mktime` normalise the candidate. When that
+//! normalisation moves the fields (February 30th, or a wall time that a DST
+//! change skipped), the search resumes from the normalised time. Because
+//! the search never goes backwards on the wall clock, a repeated hour in
+//! autumn is used once, on the side where the search already is; which
+//! side an ambiguous candidate lands on is decided by glibc's `mktime`
+//! offset cache, reproduced in [`MktimeState`].
+//!
+//! Two deliberate differences from systemd: its guard gives up after 1000
+//! steps ("Infinite loop in calendar calculation"), which 252 hits on some
+//! month/day repetitions across DST changes; jobd allows far more steps and
+//! so returns the elapse systemd would have found without the guard. And
+//! expressions with a zone are evaluated in-process (systemd forks a child
+//! per computation with `$TZ` set); the child's inherited offset cache is
+//! modelled by evaluating on a copy of the caller's state.
+
+use super::spec::{CalendarSpec, Chain, Evaluation, MAX_YEAR, USEC_PER_SEC};
+use super::tm::{MktimeState, Tm, timegm};
+use super::zone::Zone;
+
+/// The largest base time systemd computes from (9999-12-30 23:59:59 UTC).
+pub const USEC_TIMESTAMP_FORMATTABLE_MAX: i64 = 253_402_214_399_000_000;
+
+/// Steps before the search gives up. systemd stops at 1000; real searches
+/// need at most a few hundred, so this bound only catches a true loop.
+const MAX_STEPS: u32 = 100_000;
+
+/// Why no elapse could be computed (other than "never").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NextError {
+    /// The base time is outside what systemd accepts.
+    #[error("base time out of range (after 9999-12-30)")]
+    BaseOutOfRange,
+    /// The search did not converge.
+    #[error("calendar search did not converge")]
+    Loop,
+    /// The C library could not represent an intermediate time.
+    #[error("time not representable")]
+    Overflow,
+}
+
+impl CalendarSpec {
+    /// The first elapse strictly after `after_usec` (µs since the epoch),
+    /// or `None` if the expression never elapses again. `local` is the zone
+    /// of expressions without a suffix; `state` is the emulated C
+    /// library's `mktime` cache (see [`MktimeState`]), updated as glibc
+    /// would update it.
+    pub fn next_elapse(
+        &self,
+        after_usec: i64,
+        local: &Zone,
+        state: &mut MktimeState,
+    ) -> Result<Option<i64>, NextError> {
+        match &self.evaluation {
+            Evaluation::Utc => next_usec(self, after_usec, &mut Conv::Utc),
+            Evaluation::Local | Evaluation::LocalDst { .. } => {
+                next_usec(self, after_usec, &mut Conv::Local { zone: local, state })
+            }
+            Evaluation::Zone(zone) => {
+                // systemd computes this in a forked child: its cache
+                // starts as the parent's and is thrown away after.
+                let mut child = *state;
+                next_usec(
+                    self,
+                    after_usec,
+                    &mut Conv::Local {
+                        zone,
+                        state: &mut child,
+                    },
+                )
+            }
+        }
+    }
+
+    /// The DST flag the search asks `mktime` for (`spec->dst`).
+    fn dst_request(&self) -> i32 {
+        match self.evaluation {
+            Evaluation::LocalDst { dst, .. } => i32::from(dst),
+            _ => -1,
+        }
+    }
+}
+
+/// `mktime_or_timegm` and `localtime_or_gmtime_r`.
+enum Conv<'a> {
+    Utc,
+    Local {
+        zone: &'a Zone,
+        state: &'a mut MktimeState,
+    },
+}
+
+impl Conv<'_> {
+    fn localtime(&self, t: i64) -> Tm {
+        match self {
+            Conv::Utc => super::tm::gmtime(t),
+            Conv::Local { zone, .. } => zone.localtime(t),
+        }
+    }
+
+    /// Normalises `tm`; `None` where the C function would return a
+    /// negative value (an error, or a time before 1970, which systemd
+    /// treats as an error too).
+    fn mktime(&mut self, tm: &mut Tm) -> Option<i64> {
+        let t = match self {
+            Conv::Utc => {
+                tm.isdst = 0;
+                Some(timegm(tm))
+            }
+            Conv::Local { zone, state } => state.mktime(zone, tm),
+        };
+        t.filter(|&t| t >= 0)
+    }
+}
+
+fn next_usec(
+    spec: &CalendarSpec,
+    usec: i64,
+    conv: &mut Conv<'_>,
+) -> Result<Option<i64>, NextError> {
+    if !(0..=USEC_TIMESTAMP_FORMATTABLE_MAX).contains(&usec) {
+        return Err(NextError::BaseOutOfRange);
+    }
+    let usec = usec + 1;
+    let sec = i64::from(USEC_PER_SEC);
+    let mut tm = conv.localtime(usec / sec);
+    let mut tm_usec = (usec % sec) as i32;
+    if !find_next(spec, &mut tm, &mut tm_usec, conv)? {
+        return Ok(None);
+    }
+    let t = conv.mktime(&mut tm).ok_or(NextError::Overflow)?;
+    Ok(Some(t * sec + i64::from(tm_usec)))
+}
+
+/// `find_end_of_month`: the day of `tm`'s month that is `day` days from
+/// its end (1 = the last day), or -1.
+fn end_of_month_day(tm: &Tm, day: i32, conv: &mut Conv<'_>) -> i32 {
+    let mut t = *tm;
+    t.mon += 1;
+    t.mday = 1 - day;
+    match conv.mktime(&mut t) {
+        Some(_) if t.mon == tm.mon => t.mday,
+        _ => -1,
+    }
+}
+
+/// `find_matching_component`: the earliest value ≥ `*val` the chain
+/// allows. `Ok(true)` if `*val` changed, `Err(())` if none is left.
+fn find_matching(
+    chain: &Chain,
+    end_of_month: bool,
+    tm: &Tm,
+    val: &mut i32,
+    conv: &mut Conv<'_>,
+) -> Result<bool, ()> {
+    let Some(items) = chain else {
+        return Ok(false);
+    };
+    let mut best: Option<i32> = None;
+    for c in items {
+        let (start, stop) = if end_of_month {
+            let start = end_of_month_day(tm, c.start, conv);
+            let stop = end_of_month_day(tm, c.stop, conv);
+            if stop > 0 {
+                (stop, start)
+            } else {
+                (start, stop)
+            }
+        } else {
+            (c.start, c.stop)
+        };
+        if start >= *val {
+            if best.is_none_or(|d| start < d) {
+                best = Some(start);
+            }
+        } else if c.repeat > 0 {
+            let steps = (*val - start + c.repeat - 1) / c.repeat;
+            let k = start + c.repeat * steps;
+            if best.is_none_or(|d| k < d) && (stop < 0 || k <= stop) {
+                best = Some(k);
+            }
+        }
+    }
+    let d = best.ok_or(())?;
+    let changed = *val != d;
+    *val = d;
+    Ok(changed)
+}
+
+/// How a candidate fared under normalisation (`tm_within_bounds`).
+enum Bounds {
+    /// It exists as written.
+    Exact,
+    /// It did not exist; `tm` now holds the normalised time with the
+    /// fields below the first one that moved reset (so that "March 33rd"
+    /// resumes on April 1st, not April 2nd).
+    Moved,
+    /// Past the year limit, not representable, or normalised backwards.
+    Out,
+}
+
+fn within_bounds(tm: &mut Tm, conv: &mut Conv<'_>) -> Bounds {
+    if tm.year + 1900 > MAX_YEAR {
+        return Bounds::Out;
+    }
+    let mut t = *tm;
+    if conv.mktime(&mut t).is_none() {
+        return Bounds::Out;
+    }
+    let cmp = if t.year != tm.year {
+        t.mon = 0;
+        t.year.cmp(&tm.year)
+    } else if t.mon != tm.mon {
+        t.mday = 1;
+        t.mon.cmp(&tm.mon)
+    } else if t.mday != tm.mday {
+        t.hour = 0;
+        t.mday.cmp(&tm.mday)
+    } else if t.hour != tm.hour {
+        t.min = 0;
+        t.hour.cmp(&tm.hour)
+    } else if t.min != tm.min {
+        t.sec = 0;
+        t.min.cmp(&tm.min)
+    } else {
+        t.sec.cmp(&tm.sec)
+    };
+    match cmp {
+        std::cmp::Ordering::Less => Bounds::Out,
+        std::cmp::Ordering::Equal => Bounds::Exact,
+        std::cmp::Ordering::Greater => {
+            *tm = t;
+            Bounds::Moved
+        }
+    }
+}
+
+fn matches_weekday(bits: Option<u8>, tm: &Tm, conv: &mut Conv<'_>) -> bool {
+    let Some(bits) = bits else {
+        return true;
+    };
+    let mut t = *tm;
+    if conv.mktime(&mut t).is_none() {
+        return false;
+    }
+    let monday_based = (t.wday + 6) % 7;
+    bits & (1 << monday_based) != 0
+}
+
+/// `find_next`. `Ok(false)` means the expression does not elapse again.
+fn find_next(
+    spec: &CalendarSpec,
+    tm: &mut Tm,
+    usec: &mut i32,
+    conv: &mut Conv<'_>,
+) -> Result<bool, NextError> {
+    let mut c = *tm;
+    let mut tm_usec = *usec;
+    let dst = spec.dst_request();
+    let mut invalidate_dst = false;
+
+    for _ in 0..MAX_STEPS {
+        // Normalise the current candidate.
+        let _ = conv.mktime(&mut c);
+        if !invalidate_dst {
+            c.isdst = dst;
+        }
+
+        let mut year = c.year + 1900;
+        let r = find_matching(&spec.year, false, &c, &mut year, conv);
+        c.year = year - 1900;
+        match r {
+            Err(()) => return Ok(false),
+            Ok(true) => {
+                (c.mon, c.mday, c.hour, c.min, c.sec) = (0, 1, 0, 0, 0);
+                tm_usec = 0;
+            }
+            Ok(false) => {}
+        }
+        if !matches!(within_bounds(&mut c, conv), Bounds::Exact) {
+            return Ok(false);
+        }
+
+        let mut mon = c.mon + 1;
+        let r = find_matching(&spec.month, false, &c, &mut mon, conv);
+        c.mon = mon - 1;
+        if r == Ok(true) {
+            (c.mday, c.hour, c.min, c.sec) = (1, 0, 0, 0);
+            tm_usec = 0;
+        }
+        match r.map(|_| within_bounds(&mut c, conv)) {
+            Err(()) | Ok(Bounds::Out) => {
+                c.year += 1;
+                (c.mon, c.mday, c.hour, c.min, c.sec) = (0, 1, 0, 0, 0);
+                tm_usec = 0;
+                continue;
+            }
+            Ok(Bounds::Moved) => continue,
+            Ok(Bounds::Exact) => {}
+        }
+
+        let mut mday = c.mday;
+        let r = find_matching(&spec.day, spec.end_of_month, &c, &mut mday, conv);
+        c.mday = mday;
+        if r == Ok(true) {
+            (c.hour, c.min, c.sec) = (0, 0, 0);
+            tm_usec = 0;
+        }
+        match r.map(|_| within_bounds(&mut c, conv)) {
+            Err(()) | Ok(Bounds::Out) => {
+                c.mon += 1;
+                (c.mday, c.hour, c.min, c.sec) = (1, 0, 0, 0);
+                tm_usec = 0;
+                continue;
+            }
+            Ok(Bounds::Moved) => continue,
+            Ok(Bounds::Exact) => {}
+        }
+
+        if !matches_weekday(spec.weekdays, &c, conv) {
+            c.mday += 1;
+            (c.hour, c.min, c.sec) = (0, 0, 0);
+            tm_usec = 0;
+            continue;
+        }
+
+        let mut hour = c.hour;
+        let r = find_matching(&spec.hour, false, &c, &mut hour, conv);
+        c.hour = hour;
+        if r == Ok(true) {
+            (c.min, c.sec) = (0, 0);
+            tm_usec = 0;
+        }
+        match r.map(|_| within_bounds(&mut c, conv)) {
+            Err(()) | Ok(Bounds::Out) => {
+                c.mday += 1;
+                (c.hour, c.min, c.sec) = (0, 0, 0);
+                tm_usec = 0;
+                continue;
+            }
+            // The hour may not exist on a DST change day: go on from the
+            // normalised time.
+            Ok(Bounds::Moved) => continue,
+            Ok(Bounds::Exact) => {}
+        }
+
+        let mut min = c.min;
+        let r = find_matching(&spec.minute, false, &c, &mut min, conv);
+        c.min = min;
+        if r == Ok(true) {
+            c.sec = 0;
+            tm_usec = 0;
+        }
+        match r.map(|_| within_bounds(&mut c, conv)) {
+            Err(()) | Ok(Bounds::Out) => {
+                c.hour += 1;
+                (c.min, c.sec) = (0, 0);
+                tm_usec = 0;
+                continue;
+            }
+            Ok(Bounds::Moved) => continue,
+            Ok(Bounds::Exact) => {}
+        }
+
+        let mut us = c.sec * USEC_PER_SEC + tm_usec;
+        let r = find_matching(&spec.microsecond, false, &c, &mut us, conv);
+        tm_usec = us % USEC_PER_SEC;
+        c.sec = us / USEC_PER_SEC;
+        match r.map(|_| within_bounds(&mut c, conv)) {
+            Err(()) | Ok(Bounds::Out) => {
+                c.min += 1;
+                c.sec = 0;
+                tm_usec = 0;
+                continue;
+            }
+            Ok(Bounds::Moved) => continue,
+            Ok(Bounds::Exact) => {}
+        }
+
+        // A DST gap can resolve a candidate back onto the start: then
+        // step an hour on and let mktime pick the side (systemd 252).
+        let start = (tm.year, tm.mon, tm.mday, tm.hour, tm.min, tm.sec);
+        let found = (c.year, c.mon, c.mday, c.hour, c.min, c.sec);
+        if start.cmp(&found).then((*usec).cmp(&(tm_usec + 1))).is_ge() {
+            invalidate_dst = true;
+            c.hour += 1;
+            continue;
+        }
+
+        *tm = c;
+        *usec = tm_usec;
+        return Ok(true);
+    }
+    Err(NextError::Loop)
+}

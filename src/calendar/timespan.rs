@@ -1,0 +1,215 @@
+//! systemd time spans (systemd.time(7), "Parsing Time Spans"): `90`,
+//! `90s`, `1min 30s`, `1h30m`, `1.5h`, `500ms`, `2d`, `infinity`.
+//!
+//! Follows `parse_time` of systemd 252: a bare number is in the default
+//! unit (seconds for every span jobd reads), units may be glued to the
+//! number or separated by spaces, a month is 30.44 days and a year 365.25
+//! days, fractions apply to their own unit, and `infinity` is the largest
+//! value.
+
+use std::time::Duration;
+
+/// Microseconds in the units systemd knows.
+const USEC_PER_SEC: u64 = 1_000_000;
+const USEC_PER_MINUTE: u64 = 60 * USEC_PER_SEC;
+const USEC_PER_HOUR: u64 = 60 * USEC_PER_MINUTE;
+const USEC_PER_DAY: u64 = 24 * USEC_PER_HOUR;
+const USEC_PER_WEEK: u64 = 7 * USEC_PER_DAY;
+const USEC_PER_MONTH: u64 = 2_629_800 * USEC_PER_SEC;
+const USEC_PER_YEAR: u64 = 31_557_600 * USEC_PER_SEC;
+/// systemd's `USEC_INFINITY`.
+pub const USEC_INFINITY: u64 = u64::MAX;
+
+/// Unit suffixes in systemd's lookup order (longest match is not what it
+/// does: the first prefix in this table wins).
+const UNITS: [(&str, u64); 30] = [
+    ("seconds", USEC_PER_SEC),
+    ("second", USEC_PER_SEC),
+    ("sec", USEC_PER_SEC),
+    ("s", USEC_PER_SEC),
+    ("minutes", USEC_PER_MINUTE),
+    ("minute", USEC_PER_MINUTE),
+    ("min", USEC_PER_MINUTE),
+    ("months", USEC_PER_MONTH),
+    ("month", USEC_PER_MONTH),
+    ("M", USEC_PER_MONTH),
+    ("msec", 1000),
+    ("ms", 1000),
+    ("m", USEC_PER_MINUTE),
+    ("hours", USEC_PER_HOUR),
+    ("hour", USEC_PER_HOUR),
+    ("hr", USEC_PER_HOUR),
+    ("h", USEC_PER_HOUR),
+    ("days", USEC_PER_DAY),
+    ("day", USEC_PER_DAY),
+    ("d", USEC_PER_DAY),
+    ("weeks", USEC_PER_WEEK),
+    ("week", USEC_PER_WEEK),
+    ("w", USEC_PER_WEEK),
+    ("years", USEC_PER_YEAR),
+    ("year", USEC_PER_YEAR),
+    ("y", USEC_PER_YEAR),
+    ("usec", 1),
+    ("us", 1),
+    ("\u{3bc}s", 1),
+    ("\u{b5}s", 1),
+];
+
+/// A time span that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid time span {span:?}: {message}; write e.g. 90, 90s, 1min 30s, 1.5h or 500ms")]
+pub struct TimespanError {
+    pub span: String,
+    pub message: &'static str,
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Parses a span; a bare number counts in `default_unit_usec`.
+/// Returns microseconds ([`USEC_INFINITY`] for `infinity`).
+pub fn parse_usec(span: &str, default_unit_usec: u64) -> Result<u64, TimespanError> {
+    let err = |message| TimespanError {
+        span: span.to_owned(),
+        message,
+    };
+    let s = span.as_bytes();
+    let mut i = 0;
+    while i < s.len() && is_space(s[i]) {
+        i += 1;
+    }
+    if let Some(rest) = span[i..].strip_prefix("infinity") {
+        return if rest.bytes().all(is_space) {
+            Ok(USEC_INFINITY)
+        } else {
+            Err(err("unexpected text after \"infinity\""))
+        };
+    }
+    let mut total: u64 = 0;
+    let mut something = false;
+    loop {
+        while i < s.len() && is_space(s[i]) {
+            i += 1;
+        }
+        if i == s.len() {
+            if !something {
+                return Err(err("empty"));
+            }
+            return Ok(total);
+        }
+        if s[i] == b'-' {
+            return Err(err("spans cannot be negative"));
+        }
+        if s[i] == b'+' {
+            i += 1;
+        }
+        let int_start = i;
+        let mut whole: u64 = 0;
+        while i < s.len() && s[i].is_ascii_digit() {
+            whole = whole
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(s[i] - b'0')))
+                .ok_or_else(|| err("number too large"))?;
+            i += 1;
+        }
+        let mut fraction = None;
+        if i < s.len() && s[i] == b'.' {
+            let f = i + 1;
+            i = f;
+            while i < s.len() && s[i].is_ascii_digit() {
+                i += 1;
+            }
+            fraction = Some((f, i));
+        } else if i == int_start {
+            return Err(err("expected a number"));
+        }
+        let mut j = i;
+        while j < s.len() && is_space(s[j]) {
+            j += 1;
+        }
+        let mut multiplier = default_unit_usec;
+        let mut unit_end = j;
+        if let Some(&(name, usec)) = UNITS.iter().find(|(name, _)| span[j..].starts_with(name)) {
+            multiplier = usec;
+            unit_end = j + name.len();
+        }
+        if unit_end == j && j < s.len() && j == i {
+            // A number followed by neither space nor a known unit.
+            return Err(err("unknown unit; use us, ms, s, min, h, d, w, M or y"));
+        }
+        i = unit_end;
+        if whole >= USEC_INFINITY / multiplier {
+            return Err(err("span too large"));
+        }
+        total = total
+            .checked_add(whole * multiplier)
+            .filter(|&t| t < USEC_INFINITY)
+            .ok_or_else(|| err("span too large"))?;
+        something = true;
+        if let Some((f, end)) = fraction {
+            if f == end {
+                return Err(err("expected digits after the decimal point"));
+            }
+            let mut m = multiplier / 10;
+            for &d in &s[f..end] {
+                total = total
+                    .checked_add(u64::from(d - b'0') * m)
+                    .filter(|&t| t < USEC_INFINITY)
+                    .ok_or_else(|| err("span too large"))?;
+                m /= 10;
+            }
+        }
+    }
+}
+
+/// Parses a span whose bare numbers are seconds, as every span in jobd's
+/// configuration is.
+pub fn parse(span: &str) -> Result<Duration, TimespanError> {
+    parse_usec(span, USEC_PER_SEC).map(Duration::from_micros)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn us(s: &str) -> u64 {
+        parse_usec(s, USEC_PER_SEC).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn spec_examples() {
+        assert_eq!(us("90"), 90 * USEC_PER_SEC);
+        assert_eq!(us("90s"), 90 * USEC_PER_SEC);
+        assert_eq!(us("1min 30s"), 90 * USEC_PER_SEC);
+        assert_eq!(us("1h30m"), 90 * USEC_PER_MINUTE);
+        assert_eq!(us("1.5h"), 90 * USEC_PER_MINUTE);
+        assert_eq!(us("500ms"), 500_000);
+        assert_eq!(us("2d"), 2 * USEC_PER_DAY);
+        assert_eq!(us("1M"), 2_629_800 * USEC_PER_SEC);
+        assert_eq!(us("1y"), 31_557_600 * USEC_PER_SEC);
+        assert_eq!(us("3μs"), 3);
+        assert_eq!(us("3µs"), 3);
+        assert_eq!(us(" 5 min "), 5 * USEC_PER_MINUTE);
+        assert_eq!(us("infinity"), USEC_INFINITY);
+        assert_eq!(us("0.5"), 500_000);
+    }
+
+    #[test]
+    fn rejections() {
+        for bad in [
+            "",
+            "  ",
+            "-1",
+            "5x",
+            "1.s",
+            "abc",
+            "infinity x",
+            "99999999999999999999",
+        ] {
+            assert!(parse_usec(bad, USEC_PER_SEC).is_err(), "{bad:?} accepted");
+        }
+        let e = parse("5x").unwrap_err().to_string();
+        assert!(e.contains("\"5x\"") && e.contains("unit"), "{e}");
+    }
+}

@@ -1,0 +1,37 @@
+//! Shared test helpers: the reference tools, and running the `jobd` binary.
+
+use std::process::{Command, Output};
+
+/// Whether a test that needs an external reference tool must run (CI sets
+/// `JOBD_REQUIRE_ORACLE=1`) or may skip when the tool is missing.
+pub fn oracle_required() -> bool {
+    std::env::var("JOBD_REQUIRE_ORACLE").is_ok_and(|v| v == "1")
+}
+
+/// Whether `systemd-analyze` can be run here; if it cannot and the oracle
+/// is not required, says so on stderr so the skip is visible.
+pub fn systemd_analyze_available(test: &str) -> bool {
+    let ok = Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            !oracle_required(),
+            "{test}: systemd-analyze is required (JOBD_REQUIRE_ORACLE=1) but cannot be run; install the systemd package"
+        );
+        eprintln!(
+            "{test}: SKIPPED: systemd-analyze not found (install systemd, or set JOBD_REQUIRE_ORACLE=1 to make this fatal)"
+        );
+    }
+    ok
+}
+
+/// Runs the `jobd` binary built for these tests.
+pub fn jobd(args: &[&str], tz: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jobd"))
+        .args(args)
+        .env("TZ", tz)
+        .output()
+        .expect("run jobd")
+}

@@ -1,0 +1,6 @@
+//! jobd's one integration-test binary: one file per feature, helpers in
+//! `helper`.
+
+mod calendar_cli;
+mod calendar_oracle;
+mod helper;
