@@ -13,6 +13,7 @@
 //! - [`cron`] compiles crontab lines into the same specs.
 //! - [`timespan`] and [`timestamp`] parse systemd's span and timestamp syntax.
 
+pub mod cron;
 mod next;
 mod parse;
 mod spec;

@@ -173,7 +173,23 @@ impl MktimeState {
         let want = (year, yday, i64::from(tm.hour), i64::from(tm.min), sec);
 
         let off = self.offset;
-        let t0 = ydhms_diff(want, (70, 0, 0, 0, 0)) + off;
+        let local = ydhms_diff(want, (70, 0, 0, 0, 0));
+
+        if let Some((gmtoff, zone_isdst)) = zone.fixed_offset() {
+            // One offset, no leap seconds: the probing below always ends
+            // at `local - gmtoff` (a DST flag the zone never has makes
+            // glibc assume one-hour DST), so compute that directly.
+            let mut t = local - i64::from(gmtoff);
+            if isdst_differ(isdst, zone_isdst) {
+                t += 3600 * (i64::from(isdst == 0) - i64::from(zone_isdst == 0));
+            }
+            self.offset = t - local;
+            t += sec_requested - sec;
+            *tm = zone.localtime(t);
+            return Some(t);
+        }
+
+        let t0 = local + off;
         let (mut t, mut t1, mut t2) = (t0, t0, t0);
         let mut dst2 = false;
         let mut remaining_probes = 6;

@@ -118,6 +118,12 @@ impl Zone {
         self.fixed == Some((0, 0))
     }
 
+    /// The zone's only UTC offset and DST flag, if it has just one and no
+    /// leap seconds.
+    pub fn fixed_offset(&self) -> Option<(i32, i32)> {
+        self.fixed
+    }
+
     /// `localtime(3)`: the broken-down wall time of instant `t` (seconds
     /// since the epoch), with `isdst` and `gmtoff` set.
     pub fn localtime(&self, t: i64) -> Tm {
