@@ -27,3 +27,6 @@ pub use parse::{CalendarError, ZoneSource, parse};
 pub use spec::{CalendarSpec, Component, Evaluation};
 pub use tm::MktimeState;
 pub use zone::{Zone, ZoneError};
+
+#[cfg(test)]
+mod properties;

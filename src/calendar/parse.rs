@@ -679,3 +679,123 @@ impl Parser<'_> {
         self.error(0, "invalid expression")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// UTC as the local zone, and only "Europe/Berlin" as a named zone.
+    struct Zones(Zone);
+
+    impl ZoneSource for Zones {
+        fn local(&self) -> &Zone {
+            &self.0
+        }
+        fn named(&self, name: &str) -> Option<Arc<Zone>> {
+            (name == "Europe/Berlin")
+                .then(|| Arc::new(crate::tzdb::named_zone(name).expect("tzdata installed")))
+        }
+    }
+
+    fn norm(expr: &str) -> String {
+        parse(expr, &Zones(Zone::utc()))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_string()
+    }
+
+    #[test]
+    fn every_grammar_feature_normalizes_like_systemd() {
+        let cases = [
+            ("Sat,Thu,Mon-Wed", "Mon..Thu,Sat *-*-* 00:00:00"),
+            ("monday..FRIDAY 9:00", "Mon..Fri *-*-* 09:00:00"),
+            ("Wednesday,", "Wed *-*-* 00:00:00"),
+            ("Fri,Sat,Sun", "Fri..Sun *-*-* 00:00:00"),
+            ("Mon,Sun", "Mon,Sun *-*-* 00:00:00"),
+            ("Mon..Sun 12:00", "*-*-* 12:00:00"),
+            ("12,14,13,12:20,10,30", "*-*-* 12,13,14:10,20,30:00"),
+            ("*:20..39/5", "*-*-* *:20..35/5:00"),
+            ("*:05..10/6", "*-*-* *:05:00"),
+            ("8..18/3:00", "*-*-* 08..17/3:00:00"),
+            ("*:4,30:0/1,7", "*-*-* *:04,30:*"),
+            ("*:*:0/0.5", "*-*-* *:*:00/0.500000"),
+            ("00:00:1.0..3.8", "*-*-* 00:00:01..03"),
+            ("12:00:00.0000005", "*-*-* 12:00:00.000001"),
+            ("10-15", "*-10-15 00:00:00"),
+            ("69-01-01", "2069-01-01 00:00:00"),
+            ("0070-01-01", "1970-01-01 00:00:00"),
+            ("*-*~1", "*-*~01 00:00:00"),
+            ("*-02~1..8/3", "*-02~01..07/3 00:00:00"),
+            ("*-*~* 06:00", "*-*-* 06:00:00"),
+            ("weekly", "Mon *-*-* 00:00:00"),
+            ("QUARTERLY", "*-01,04,07,10-01 00:00:00"),
+            ("semi-annually", "*-01,07-01 00:00:00"),
+            ("anually", "*-01-01 00:00:00"),
+            ("minutely", "*-*-* *:*:00"),
+            ("@1600000000", "2020-09-13 12:26:40 UTC"),
+            ("Fri @ 1600000000", "Fri 2020-09-13 12:26:40 UTC"),
+            ("12:00 uTc", "*-*-* 12:00:00 UTC"),
+            (
+                "2026-03-29 02:30 Europe/Berlin",
+                "2026-03-29 02:30:00 Europe/Berlin",
+            ),
+            ("2026-01-01 ", "2026-01-01 00:00:00"),
+            ("Wed,Sat *-2/3-5,1 *:15:30", "Wed,Sat *-02/3-01,05 *:15:30"),
+            ("15..22,21:00", "*-*-* 15..22,21:00:00"),
+        ];
+        for (expr, want) in cases {
+            assert_eq!(norm(expr), want, "{expr:?}");
+        }
+    }
+
+    #[test]
+    fn every_error_says_where_and_what() {
+        let cases = [
+            ("", 1, "empty expression"),
+            ("Sun..Mon", 6, "cannot wrap"),
+            ("Mon..Wed..Fri", 9, "cannot be chained"),
+            ("Mon-", 4, "open weekday range"),
+            ("Mond", 1, "unknown weekday"),
+            ("Mon.Fri", 4, "'..'"),
+            ("Mon,,Tue", 5, "expected a weekday"),
+            ("*/10", 1, "0/N"),
+            ("*,5:00", 1, "cannot be part of a list"),
+            ("5,*:00", 3, "'*' cannot be part"),
+            ("12", 3, "expected ':'"),
+            ("12:00 ", 6, "unexpected space"),
+            (" 12:00", 1, "unexpected space"),
+            ("12:00\t", 6, "unexpected character"),
+            ("2016~11-22", 8, "'~' may only"),
+            ("2026-05", 1, "month out of range"),
+            ("*:0/0", 5, "at least 1"),
+            ("*:0/0.5", 5, "at least 1"),
+            ("1.5:00", 2, "only seconds may have a fraction"),
+            ("00:00:00.1..00.8", 7, "at least 1 s"),
+            ("*:*:1.", 7, "digits after the decimal point"),
+            ("24:00", 1, "hour out of range"),
+            ("*:55/5", 3, "minute out of range"),
+            ("12..1:00", 1, "hour out of range"),
+            ("*-*~29", 5, "~1..~28"),
+            ("2200-01-01", 1, "year out of range"),
+            ("99999999999:00", 1, "number out of range"),
+            ("@-1", 2, "between 1970 and 2199"),
+            ("@x", 2, "seconds since the epoch"),
+            ("@1600000000 12:00", 12, "nothing may follow"),
+            ("daily 12:00", 1, "expected a number"),
+            ("12:00 europe/berlin", 6, "unexpected space"),
+        ];
+        for (expr, column, text) in cases {
+            let e = parse(expr, &Zones(Zone::utc())).expect_err(expr);
+            assert_eq!(
+                (e.column, e.message.contains(text)),
+                (column, true),
+                "{expr:?}: {e}"
+            );
+        }
+        let many = (0..242)
+            .map(|i| (i % 60).to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let e = parse(&format!("*:{many}"), &Zones(Zone::utc())).expect_err("242 items");
+        assert!(e.message.contains("at most 241"), "{e}");
+    }
+}

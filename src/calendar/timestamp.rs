@@ -251,10 +251,18 @@ fn parse_epoch(s: &str) -> Option<i64> {
 
 /// `Thu 2026-11-26 04:00:00 UTC`: systemd's `format_timestamp`, in `zone`.
 pub fn format(usec: i64, zone: &Zone) -> String {
+    let mut s = String::with_capacity(32);
+    let _ = write(&mut s, usec, zone);
+    s
+}
+
+/// [`format`], into a writer (no allocation).
+pub fn write(out: &mut impl std::fmt::Write, usec: i64, zone: &Zone) -> std::fmt::Result {
     let t = usec.div_euclid(USEC_PER_SEC);
     let tm = zone.localtime(t);
-    format!(
-        "{} {:04}-{:02}-{:02} {:02}:{:02}:{:02} {}",
+    write!(
+        out,
+        "{} {:04}-{:02}-{:02} {:02}:{:02}:{:02} ",
         WEEKDAYS[tm.wday.rem_euclid(7) as usize],
         tm.year + 1900,
         tm.mon + 1,
@@ -262,8 +270,8 @@ pub fn format(usec: i64, zone: &Zone) -> String {
         tm.hour,
         tm.min,
         tm.sec,
-        zone.abbreviation(t)
-    )
+    )?;
+    zone.write_abbreviation(out, t)
 }
 
 /// `Thu 2026-11-26 04:00:00 UTC` in UTC (systemd's `TABLE_TIMESTAMP_UTC`).

@@ -56,7 +56,13 @@ pub fn days_in_month(year: i64, month: u32) -> u32 {
 /// Days from 1970-01-01 to January 1st of `year` (proleptic Gregorian).
 fn days_to_jan1(year: i64) -> i64 {
     let y = year - 1;
-    365 * (year - 1970) + (y.div_euclid(4) - y.div_euclid(100) + y.div_euclid(400)) - 477
+    let leap_days = if y >= 0 {
+        // The common case, without the sign fix-ups of div_euclid.
+        y / 4 - y / 100 + y / 400
+    } else {
+        y.div_euclid(4) - y.div_euclid(100) + y.div_euclid(400)
+    };
+    365 * (year - 1970) + leap_days - 477
 }
 
 /// Days from 1970-01-01 to the given civil date (`month` 1–12).
@@ -130,6 +136,17 @@ fn year_and_yday(tm: &Tm) -> (i64, i64) {
     (year, yday)
 }
 
+/// Whether every field of `tm` is already in its normal range, so that
+/// normalising it changes nothing but the derived fields.
+fn in_range(tm: &Tm) -> bool {
+    (0..=59).contains(&tm.sec)
+        && (0..=59).contains(&tm.min)
+        && (0..=23).contains(&tm.hour)
+        && (0..=11).contains(&tm.mon)
+        && tm.mday >= 1
+        && tm.mday as u32 <= days_in_month(i64::from(tm.year) + 1900, (tm.mon + 1) as u32)
+}
+
 /// `timegm(3)`: normalises `tm` as UTC and returns the instant.
 pub fn timegm(tm: &mut Tm) -> i64 {
     let (year, yday) = year_and_yday(tm);
@@ -137,7 +154,14 @@ pub fn timegm(tm: &mut Tm) -> i64 {
         (year, yday, tm.hour.into(), tm.min.into(), tm.sec.into()),
         (70, 0, 0, 0, 0),
     );
-    *tm = breakdown(t);
+    if in_range(tm) {
+        tm.wday = (t.div_euclid(DAY) + 4).rem_euclid(7) as i32;
+        tm.yday = yday as i32;
+        tm.isdst = 0;
+        tm.gmtoff = 0;
+    } else {
+        *tm = breakdown(t);
+    }
     t
 }
 
@@ -185,7 +209,15 @@ impl MktimeState {
             }
             self.offset = t - local;
             t += sec_requested - sec;
-            *tm = zone.localtime(t);
+            if t == local - i64::from(gmtoff) && in_range(tm) {
+                // Already normal: only the derived fields change.
+                tm.wday = (local.div_euclid(DAY) + 4).rem_euclid(7) as i32;
+                tm.yday = yday as i32;
+                tm.isdst = zone_isdst;
+                tm.gmtoff = gmtoff;
+            } else {
+                *tm = zone.localtime(t);
+            }
             return Some(t);
         }
 

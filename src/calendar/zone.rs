@@ -147,8 +147,17 @@ impl Zone {
 
     /// The abbreviation in force at instant `t` (`%Z`).
     pub fn abbreviation(&self, t: i64) -> String {
-        let ts = clamp_timestamp(t);
-        self.tz.to_offset_info(ts).abbreviation().to_owned()
+        let mut s = String::new();
+        let _ = self.write_abbreviation(&mut s, t);
+        s
+    }
+
+    /// [`Zone::abbreviation`], into a writer.
+    pub fn write_abbreviation(&self, out: &mut impl std::fmt::Write, t: i64) -> std::fmt::Result {
+        if self.fixed.is_some() && self.tzname[0] == self.tzname[1] {
+            return out.write_str(&self.tzname[0]);
+        }
+        out.write_str(self.tz.to_offset_info(clamp_timestamp(t)).abbreviation())
     }
 
     fn offset_at(&self, t: i64) -> (i32, i32) {

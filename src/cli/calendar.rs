@@ -139,31 +139,44 @@ fn write_table(
     zones: &dyn ZoneSource,
     now: i64,
 ) -> io::Result<()> {
+    use std::fmt::Write as _;
     let local = zones.local();
     let normalized = spec.to_string();
-    let mut rows: Vec<(String, String)> = Vec::new();
+    // systemd-analyze right-aligns the labels; "Normalized form:" is the
+    // widest unless there are ten million iterations.
+    let width = "Normalized form:"
+        .len()
+        .max(format!("Iter. #{}:", next.len()).len());
     if normalized != expr {
-        rows.push(("Original form:".into(), expr.to_owned()));
+        writeln!(out, "{:>width$} {expr}", "Original form:")?;
     }
-    rows.push(("Normalized form:".into(), normalized));
+    writeln!(out, "{:>width$} {normalized}", "Normalized form:")?;
     if next.is_empty() {
-        rows.push(("Next elapse:".into(), "never".into()));
+        writeln!(out, "{:>width$} never", "Next elapse:")?;
     }
+    let mut line = String::with_capacity(64);
+    let mut label = String::with_capacity(16);
     for (i, &t) in next.iter().enumerate() {
-        let label = if i == 0 {
-            "Next elapse:".to_owned()
+        label.clear();
+        if i == 0 {
+            label.push_str("Next elapse:");
         } else {
-            format!("Iter. #{}:", i + 1)
-        };
-        rows.push((label, timestamp::format(t, local)));
-        if !local.is_utc() {
-            rows.push(("(in UTC):".into(), timestamp::format_utc(t)));
+            let _ = write!(label, "Iter. #{}:", i + 1);
         }
-        rows.push(("From now:".into(), timestamp::format_relative(t, now)));
-    }
-    let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
-    for (label, value) in rows {
-        writeln!(out, "{label:>width$} {value}")?;
+        line.clear();
+        let _ = timestamp::write(&mut line, t, local);
+        writeln!(out, "{label:>width$} {line}")?;
+        if !local.is_utc() {
+            line.clear();
+            let _ = timestamp::write(&mut line, t, &crate::calendar::Zone::utc());
+            writeln!(out, "{:>width$} {line}", "(in UTC):")?;
+        }
+        writeln!(
+            out,
+            "{:>width$} {}",
+            "From now:",
+            timestamp::format_relative(t, now)
+        )?;
     }
     Ok(())
 }
