@@ -36,6 +36,7 @@ pub struct Tm {
 }
 
 /// Whether `year` (a full Gregorian year) is a leap year.
+#[inline]
 pub fn is_leap(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
@@ -54,6 +55,7 @@ pub fn days_in_month(year: i64, month: u32) -> u32 {
 }
 
 /// Days from 1970-01-01 to January 1st of `year` (proleptic Gregorian).
+#[inline]
 fn days_to_jan1(year: i64) -> i64 {
     let y = year - 1;
     let leap_days = if y >= 0 {
@@ -106,12 +108,19 @@ pub fn breakdown(local_secs: i64) -> Tm {
     }
 }
 
+/// Seconds from the epoch to a broken-down time given as (tm_year, yday,
+/// hour, min, sec), counting 60-second minutes; `yday` may be out of range.
+#[inline]
+fn ydhms_seconds(a: (i64, i64, i64, i64, i64)) -> i64 {
+    let days = days_to_jan1(a.0 + 1900) + a.1;
+    ((days * 24 + a.2) * 60 + a.3) * 60 + a.4
+}
+
 /// glibc's `ydhms_diff`: the difference in seconds between two broken-down
-/// times given as (tm_year, yday, hour, min, sec), assuming 60-second
-/// minutes. `yday` may be out of range.
+/// times.
+#[inline]
 fn ydhms_diff(a: (i64, i64, i64, i64, i64), b: (i64, i64, i64, i64, i64)) -> i64 {
-    let days = (days_to_jan1(a.0 + 1900) + a.1) - (days_to_jan1(b.0 + 1900) + b.1);
-    ((days * 24 + (a.2 - b.2)) * 60 + (a.3 - b.3)) * 60 + (a.4 - b.4)
+    ydhms_seconds(a) - ydhms_seconds(b)
 }
 
 fn ydhms_of(tm: &Tm) -> (i64, i64, i64, i64, i64) {
@@ -150,10 +159,7 @@ fn in_range(tm: &Tm) -> bool {
 /// `timegm(3)`: normalises `tm` as UTC and returns the instant.
 pub fn timegm(tm: &mut Tm) -> i64 {
     let (year, yday) = year_and_yday(tm);
-    let t = ydhms_diff(
-        (year, yday, tm.hour.into(), tm.min.into(), tm.sec.into()),
-        (70, 0, 0, 0, 0),
-    );
+    let t = ydhms_seconds((year, yday, tm.hour.into(), tm.min.into(), tm.sec.into()));
     if in_range(tm) {
         tm.wday = (t.div_euclid(DAY) + 4).rem_euclid(7) as i32;
         tm.yday = yday as i32;
@@ -197,7 +203,7 @@ impl MktimeState {
         let want = (year, yday, i64::from(tm.hour), i64::from(tm.min), sec);
 
         let off = self.offset;
-        let local = ydhms_diff(want, (70, 0, 0, 0, 0));
+        let local = ydhms_seconds(want);
 
         if let Some((gmtoff, zone_isdst)) = zone.fixed_offset() {
             // One offset, no leap seconds: the probing below always ends
