@@ -12,6 +12,19 @@
 //!   folds resolved as glibc's `mktime` resolves them (module `tm`).
 //! - [`cron`] compiles crontab lines into the same specs.
 //! - [`timespan`] and [`timestamp`] parse systemd's span and timestamp syntax.
+//!
+//! ```
+//! use jobd::calendar::{self, MktimeState, ZoneSource};
+//! use jobd::tzdb::{SystemZones, local_zone};
+//!
+//! let zones = SystemZones::with_local(local_zone(Some("UTC")));
+//! let spec = calendar::parse("mon..fri 9:00", &zones).unwrap();
+//! assert_eq!(spec.to_string(), "Mon..Fri *-*-* 09:00:00");
+//! // Wed 2026-11-25 11:57:25 UTC → Thu 2026-11-26 09:00:00 UTC.
+//! let mut state = MktimeState::default();
+//! let next = spec.next_elapse(1_795_607_845_000_000, zones.local(), &mut state).unwrap();
+//! assert_eq!(next, Some(1_795_683_600_000_000));
+//! ```
 
 pub mod cron;
 mod next;
