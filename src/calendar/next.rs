@@ -27,9 +27,10 @@ use super::zone::Zone;
 /// The largest base time systemd computes from (9999-12-30 23:59:59 UTC).
 pub const USEC_TIMESTAMP_FORMATTABLE_MAX: i64 = 253_402_214_399_000_000;
 
-/// Steps before the search gives up. systemd stops at 1000; real searches
-/// need at most a few hundred, so this bound only catches a true loop.
-const MAX_STEPS: u32 = 100_000;
+/// Steps before systemd's search gives up ("Infinite loop in calendar
+/// calculation"). jobd then searches again with the loop's cause removed
+/// (see [`find_next`]).
+const MAX_STEPS: u32 = 1000;
 
 /// Why no elapse could be computed (other than "never").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -57,6 +58,12 @@ impl CalendarSpec {
         local: &Zone,
         state: &mut MktimeState,
     ) -> Result<Option<i64>, NextError> {
+        if !self.date_possible() {
+            // `*-02-30`, `*-04,06-31`: valid, but no month has that day,
+            // so every search ends at the year limit. Say so at once (the
+            // search would have to confirm each day exactly to elapse).
+            return Ok(None);
+        }
         match &self.evaluation {
             Evaluation::Utc => next_usec(self, after_usec, &mut Conv::Utc),
             Evaluation::Local | Evaluation::LocalDst { .. } => {
@@ -78,12 +85,43 @@ impl CalendarSpec {
         }
     }
 
+    /// Whether some allowed month has some allowed day (ignoring years and
+    /// weekdays). `~` days always exist: they count back at most 28.
+    fn date_possible(&self) -> bool {
+        let (Some(days), false) = (&self.day, self.end_of_month) else {
+            return true;
+        };
+        let first_day = days.iter().map(|c| c.start).min().unwrap_or(1);
+        let longest = match &self.month {
+            None => 31,
+            Some(months) => (1..=12)
+                .filter(|&m| months.iter().any(|c| component_has(c, m)))
+                .map(|m| match m {
+                    2 => 29,
+                    4 | 6 | 9 | 11 => 30,
+                    _ => 31,
+                })
+                .max()
+                .unwrap_or(0),
+        };
+        first_day <= longest
+    }
+
     /// The DST flag the search asks `mktime` for (`spec->dst`).
     fn dst_request(&self) -> i32 {
         match self.evaluation {
             Evaluation::LocalDst { dst, .. } => i32::from(dst),
             _ => -1,
         }
+    }
+}
+
+/// Whether component `c` allows value `v` (plain fields, not `~` days).
+fn component_has(c: &super::spec::Component, v: i32) -> bool {
+    match (c.stop, c.repeat) {
+        (-1, 0) => v == c.start,
+        (-1, r) => v >= c.start && (v - c.start) % r == 0,
+        (stop, r) => v >= c.start && v <= stop && (v - c.start) % r.max(1) == 0,
     }
 }
 
@@ -131,7 +169,15 @@ fn next_usec(
     let sec = i64::from(USEC_PER_SEC);
     let mut tm = conv.localtime(usec / sec);
     let mut tm_usec = (usec % sec) as i32;
-    if !find_next(spec, &mut tm, &mut tm_usec, conv)? {
+    let (start_tm, start_usec) = (tm, tm_usec);
+    let found = match find_next(spec, &mut tm, &mut tm_usec, conv, false) {
+        Err(NextError::Loop) => {
+            (tm, tm_usec) = (start_tm, start_usec);
+            find_next(spec, &mut tm, &mut tm_usec, conv, true)?
+        }
+        other => other?,
+    };
+    if !found {
         return Ok(None);
     }
     let t = conv.mktime(&mut tm).ok_or(NextError::Overflow)?;
@@ -205,7 +251,7 @@ enum Bounds {
     Out,
 }
 
-fn within_bounds(tm: &mut Tm, conv: &mut Conv<'_>) -> Bounds {
+fn within_bounds(tm: &mut Tm, conv: &mut Conv<'_>, fallback: bool) -> Bounds {
     if tm.year + 1900 > MAX_YEAR {
         return Bounds::Out;
     }
@@ -235,6 +281,12 @@ fn within_bounds(tm: &mut Tm, conv: &mut Conv<'_>) -> Bounds {
         std::cmp::Ordering::Less => Bounds::Out,
         std::cmp::Ordering::Equal => Bounds::Exact,
         std::cmp::Ordering::Greater => {
+            if fallback {
+                // The normalised time's DST flag belongs to the time before
+                // the reset of the lower fields; carried over, it can send
+                // mktime back an hour across a DST change, forever.
+                t.isdst = -1;
+            }
             *tm = t;
             Bounds::Moved
         }
@@ -254,18 +306,27 @@ fn matches_weekday(bits: Option<u8>, tm: &Tm, conv: &mut Conv<'_>) -> bool {
 }
 
 /// `find_next`. `Ok(false)` means the expression does not elapse again.
+///
+/// With `fallback`, the search differs from systemd's in one point: a
+/// normalised candidate does not keep its DST flag. systemd 252 loops
+/// forever on some month or day repetitions that overflow into the other
+/// DST state (`*-1/5-* *:*` from late November in Europe/Berlin) and gives
+/// up after 1000 steps; jobd then runs this variant, which finds the elapse
+/// the search was heading for.
 fn find_next(
     spec: &CalendarSpec,
     tm: &mut Tm,
     usec: &mut i32,
     conv: &mut Conv<'_>,
+    fallback: bool,
 ) -> Result<bool, NextError> {
     let mut c = *tm;
     let mut tm_usec = *usec;
     let dst = spec.dst_request();
     let mut invalidate_dst = false;
 
-    for _ in 0..MAX_STEPS {
+    let steps = if fallback { 100 * MAX_STEPS } else { MAX_STEPS };
+    for _ in 0..steps {
         // Normalise the current candidate.
         let _ = conv.mktime(&mut c);
         if !invalidate_dst {
@@ -283,7 +344,7 @@ fn find_next(
             }
             Ok(false) => {}
         }
-        if !matches!(within_bounds(&mut c, conv), Bounds::Exact) {
+        if !matches!(within_bounds(&mut c, conv, fallback), Bounds::Exact) {
             return Ok(false);
         }
 
@@ -294,7 +355,7 @@ fn find_next(
             (c.mday, c.hour, c.min, c.sec) = (1, 0, 0, 0);
             tm_usec = 0;
         }
-        match r.map(|_| within_bounds(&mut c, conv)) {
+        match r.map(|_| within_bounds(&mut c, conv, fallback)) {
             Err(()) | Ok(Bounds::Out) => {
                 c.year += 1;
                 (c.mon, c.mday, c.hour, c.min, c.sec) = (0, 1, 0, 0, 0);
@@ -312,7 +373,7 @@ fn find_next(
             (c.hour, c.min, c.sec) = (0, 0, 0);
             tm_usec = 0;
         }
-        match r.map(|_| within_bounds(&mut c, conv)) {
+        match r.map(|_| within_bounds(&mut c, conv, fallback)) {
             Err(()) | Ok(Bounds::Out) => {
                 c.mon += 1;
                 (c.mday, c.hour, c.min, c.sec) = (1, 0, 0, 0);
@@ -337,7 +398,7 @@ fn find_next(
             (c.min, c.sec) = (0, 0);
             tm_usec = 0;
         }
-        match r.map(|_| within_bounds(&mut c, conv)) {
+        match r.map(|_| within_bounds(&mut c, conv, fallback)) {
             Err(()) | Ok(Bounds::Out) => {
                 c.mday += 1;
                 (c.hour, c.min, c.sec) = (0, 0, 0);
@@ -357,7 +418,7 @@ fn find_next(
             c.sec = 0;
             tm_usec = 0;
         }
-        match r.map(|_| within_bounds(&mut c, conv)) {
+        match r.map(|_| within_bounds(&mut c, conv, fallback)) {
             Err(()) | Ok(Bounds::Out) => {
                 c.hour += 1;
                 (c.min, c.sec) = (0, 0);
@@ -372,7 +433,7 @@ fn find_next(
         let r = find_matching(&spec.microsecond, false, &c, &mut us, conv);
         tm_usec = us % USEC_PER_SEC;
         c.sec = us / USEC_PER_SEC;
-        match r.map(|_| within_bounds(&mut c, conv)) {
+        match r.map(|_| within_bounds(&mut c, conv, fallback)) {
             Err(()) | Ok(Bounds::Out) => {
                 c.min += 1;
                 c.sec = 0;

@@ -174,3 +174,38 @@ proptest! {
         prop_assert_eq!(once, twice);
     }
 }
+
+/// Found by `elapse_after_base_and_matching`: systemd 252 loops on this
+/// ("Infinite loop in calendar calculation"); jobd continues to New Year.
+#[test]
+fn regression_month_repetition_across_dst_terminates() {
+    let zones = zones("Europe/Berlin");
+    let spec = parse("*-1/5-* *:*", &zones).unwrap();
+    let mut state = MktimeState::default();
+    // Sat 2024-11-30 23:59 CET → Wed 2025-01-01 00:00 CET.
+    let next = spec
+        .next_elapse(1_733_007_540_000_000, zones.local(), &mut state)
+        .unwrap();
+    assert_eq!(next, Some(1_735_686_000_000_000));
+}
+
+/// Valid expressions whose month never has the day: never, at once.
+#[test]
+fn impossible_dates_never_elapse() {
+    let zones = zones("UTC");
+    let mut state = MktimeState::default();
+    for expr in ["*-02-30", "*-04,06,09,11-31", "*-02-30..31 12:00"] {
+        let spec = parse(expr, &zones).unwrap();
+        assert_eq!(
+            spec.next_elapse(1_795_607_845_000_000, zones.local(), &mut state),
+            Ok(None),
+            "{expr}"
+        );
+    }
+    let spec = parse("*-02,03-30", &zones).unwrap();
+    assert!(
+        spec.next_elapse(1_795_607_845_000_000, zones.local(), &mut state)
+            .unwrap()
+            .is_some()
+    );
+}
