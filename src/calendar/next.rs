@@ -95,7 +95,7 @@ impl CalendarSpec {
         let longest = match &self.month {
             None => 31,
             Some(months) => (1..=12)
-                .filter(|&m| months.iter().any(|c| component_has(c, m)))
+                .filter(|&m| months.iter().any(|c| c.contains(m)))
                 .map(|m| match m {
                     2 => 29,
                     4 | 6 | 9 | 11 => 30,
@@ -113,15 +113,6 @@ impl CalendarSpec {
             Evaluation::LocalDst { dst, .. } => i32::from(dst),
             _ => -1,
         }
-    }
-}
-
-/// Whether component `c` allows value `v` (plain fields, not `~` days).
-fn component_has(c: &super::spec::Component, v: i32) -> bool {
-    match (c.stop, c.repeat) {
-        (-1, 0) => v == c.start,
-        (-1, r) => v >= c.start && (v - c.start) % r == 0,
-        (stop, r) => v >= c.start && v <= stop && (v - c.start) % r.max(1) == 0,
     }
 }
 

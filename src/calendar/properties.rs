@@ -76,11 +76,7 @@ fn contains(chain: &Chain, v: i32) -> bool {
     let Some(items) = chain else {
         return true;
     };
-    items.iter().any(|c: &Component| match (c.stop, c.repeat) {
-        (-1, 0) => v == c.start,
-        (-1, r) => v >= c.start && (v - c.start) % r == 0,
-        (stop, r) => v >= c.start && v <= stop && (v - c.start) % r.max(1) == 0,
-    })
+    items.iter().any(|c: &Component| c.contains(v))
 }
 
 /// Whether instant `usec` matches `spec` in `zone`, field by field.

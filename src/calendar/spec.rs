@@ -34,6 +34,16 @@ pub struct Component {
 }
 
 impl Component {
+    /// Whether this item allows `v` (plain fields; `~` days count from the
+    /// end of the month and are matched by the search itself).
+    pub fn contains(&self, v: i32) -> bool {
+        match (self.stop, self.repeat) {
+            (-1, 0) => v == self.start,
+            (-1, r) => v >= self.start && (v - self.start) % r == 0,
+            (stop, r) => v >= self.start && v <= stop && (v - self.start) % r.max(1) == 0,
+        }
+    }
+
     /// A single value.
     pub const fn value(start: i32) -> Component {
         Component {
