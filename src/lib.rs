@@ -6,8 +6,20 @@
 //!   and timestamps, with next-elapse computation identical to systemd 252.
 //! - [`tzdb`]: the system time-zone database, loaded the way glibc and
 //!   systemd load it.
+//! - [`config`]: the YAML file → a validated model, errors as FILE:LINE:COL.
+//! - [`schedule`]: pure. Next elapses, persistent catch-up, randomized delay.
+//! - [`supervise`]: spawning jobs in process groups, the one reaper, /proc.
+//! - [`state`]: the crash-safe run history.
+//! - [`ipc`]: the control protocol shared by the daemon and the CLI.
+//! - [`daemon`]: the event loop, the wall-clock timer, the control socket.
 //! - [`cli`]: the `jobd` command line.
 
 pub mod calendar;
 pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod ipc;
+pub mod schedule;
+pub mod state;
+pub mod supervise;
 pub mod tzdb;

@@ -23,9 +23,12 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
+        Ok(Outcome::Usage) => ExitCode::from(2),
         Err(e) => {
+            // Errors that reach here are failures (a daemon that cannot
+            // start, a file that cannot be read), one line each.
             eprintln!("jobd: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(1)
         }
     }
 }

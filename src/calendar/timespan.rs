@@ -213,3 +213,95 @@ mod tests {
         assert!(e.contains("\"5x\"") && e.contains("unit"), "{e}");
     }
 }
+
+/// systemd's `format_timespan`: `1min 30s`, `1.500s`, `2d`; `accuracy_usec`
+/// drops what is finer (systemctl uses 1 ms, `systemd-analyze timespan` 1 µs).
+pub fn format_usec(mut t: u64, accuracy_usec: u64) -> String {
+    const TABLE: [(&str, u64); 9] = [
+        ("y", 31_557_600 * 1_000_000),
+        ("month", 2_629_800 * 1_000_000),
+        ("w", 7 * 86_400 * 1_000_000),
+        ("d", 86_400 * 1_000_000),
+        ("h", 3_600 * 1_000_000),
+        ("min", 60 * 1_000_000),
+        ("s", 1_000_000),
+        ("ms", 1_000),
+        ("us", 1),
+    ];
+    if t == USEC_INFINITY {
+        return "infinity".into();
+    }
+    if t == 0 {
+        return "0".into();
+    }
+    let mut out = String::new();
+    let mut something = false;
+    for (suffix, unit) in TABLE {
+        if t == 0 || (t < accuracy_usec && something) {
+            break;
+        }
+        if t < unit {
+            continue;
+        }
+        let a = t / unit;
+        let mut b = t % unit;
+        let sep = if out.is_empty() { "" } else { " " };
+        let mut done = false;
+        if t < 60_000_000 && b > 0 {
+            let mut j: i32 = 0;
+            let mut cc = unit;
+            while cc > 1 {
+                j += 1;
+                cc /= 10;
+            }
+            let mut cc = accuracy_usec;
+            while cc > 1 {
+                b /= 10;
+                j -= 1;
+                cc /= 10;
+            }
+            if j > 0 {
+                let width = usize::try_from(j).unwrap_or(0);
+                out.push_str(&format!("{sep}{a}.{b:0width$}{suffix}"));
+                t = 0;
+                done = true;
+            }
+        }
+        if !done {
+            out.push_str(&format!("{sep}{a}{suffix}"));
+            t = b;
+        }
+        something = true;
+    }
+    out
+}
+
+/// A span as systemctl prints it (millisecond accuracy).
+pub fn format(d: Duration) -> String {
+    format_usec(u64::try_from(d.as_micros()).unwrap_or(USEC_INFINITY), 1_000)
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn like_systemd_analyze_timespan() {
+        // `systemd-analyze timespan` (accuracy 1 µs) printed these.
+        for (span, human) in [
+            ("1.5s", "1.500000s"),
+            ("90", "1min 30s"),
+            ("2d", "2d"),
+            ("500ms", "500ms"),
+            ("1y", "1y"),
+            ("3us", "3us"),
+            ("61.5s", "1min 1.500000s"),
+        ] {
+            let usec = parse_usec(span, 1_000_000).unwrap();
+            assert_eq!(format_usec(usec, 1), human, "{span}");
+            assert_eq!(parse_usec(&format_usec(usec, 1), 1_000_000).unwrap(), usec);
+        }
+        assert_eq!(format(Duration::from_millis(1500)), "1.500s");
+        assert_eq!(format(Duration::from_secs(5400)), "1h 30min");
+    }
+}

@@ -338,6 +338,27 @@ pub fn format_relative(usec: i64, now_usec: i64) -> String {
     }
 }
 
+/// `2026-11-26T04:00:00+01:00`: RFC 3339 with the zone's offset at that
+/// instant, whole seconds (for `--json` output).
+pub fn format_rfc3339(usec: i64, zone: &Zone) -> String {
+    let t = usec.div_euclid(USEC_PER_SEC);
+    let tm = zone.localtime(t);
+    let off = tm.gmtoff;
+    let sign = if off < 0 { '-' } else { '+' };
+    let off = off.unsigned_abs();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        tm.year + 1900,
+        tm.mon + 1,
+        tm.mday,
+        tm.hour,
+        tm.min,
+        tm.sec.min(59),
+        off / 3600,
+        off % 3600 / 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,6 @@
 use std::io::{self, Write as _};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::Context as _;
 use serde::Serialize;
 
 use super::Outcome;
@@ -81,7 +80,13 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let mut state = MktimeState::default();
     let now = now_usec();
     let base = match &args.base_time {
-        Some(ts) => timestamp::parse(ts, now, &zones, &mut state).context("--base-time")?,
+        Some(ts) => match timestamp::parse(ts, now, &zones, &mut state) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("jobd: --base-time: {e}");
+                return Ok(Outcome::Usage);
+            }
+        },
         None => now,
     };
     let stdout = io::stdout();

@@ -1,10 +1,20 @@
 //! The `jobd` command line: argument definitions and one module per
-//! command. Commands return an [`ExitCode`]-worthy result; `main` alone
-//! prints the final error and exits.
+//! command. Commands print their own output and errors and return an
+//! [`Outcome`]; `main` alone turns it into an exit code.
+
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::ipc::ErrorCode;
+use crate::ipc::client::{Client, ClientError};
+
 pub mod calendar;
+mod check;
+mod control;
+mod history;
+mod list;
+mod status;
 
 /// What a command reports back to `main`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,6 +23,8 @@ pub enum Outcome {
     Success,
     /// Exit 1: the operation failed (what failed was already printed).
     Failed,
+    /// Exit 2: bad usage, such as an unknown job (already printed).
+    Usage,
 }
 
 /// A per-user job scheduler and supervisor: systemd calendar and cron
@@ -20,20 +32,147 @@ pub enum Outcome {
 #[derive(Debug, Parser)]
 #[command(name = "jobd", version, about, propagate_version = true)]
 pub struct Cli {
+    #[command(flatten)]
+    pub paths: PathArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// Where jobd's files are (SPEC §1).
+#[derive(Debug, clap::Args)]
+pub struct PathArgs {
+    /// Config file [default: $XDG_CONFIG_HOME/jobd/jobd.yaml]
+    #[arg(long, global = true, env = "JOBD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Control socket [default: $XDG_RUNTIME_DIR/jobd/jobd.sock]
+    #[arg(long, global = true, env = "JOBD_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// State directory [default: $XDG_STATE_HOME/jobd]
+    #[arg(long, global = true, env = "JOBD_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+fn env_path(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+fn home() -> PathBuf {
+    env_path("HOME").unwrap_or_else(|| PathBuf::from("/"))
+}
+
+impl PathArgs {
+    pub fn config(&self) -> PathBuf {
+        self.config.clone().unwrap_or_else(|| {
+            env_path("XDG_CONFIG_HOME")
+                .unwrap_or_else(|| home().join(".config"))
+                .join("jobd/jobd.yaml")
+        })
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.socket
+            .clone()
+            .unwrap_or_else(|| match env_path("XDG_RUNTIME_DIR") {
+                Some(run) => run.join("jobd/jobd.sock"),
+                None => PathBuf::from(format!(
+                    "/tmp/jobd-{}/jobd.sock",
+                    rustix::process::getuid().as_raw()
+                )),
+            })
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.state_dir.clone().unwrap_or_else(|| {
+            env_path("XDG_STATE_HOME")
+                .unwrap_or_else(|| home().join(".local/state"))
+                .join("jobd")
+        })
+    }
+
+    fn connect(&self) -> Result<Client, ClientError> {
+        Client::connect(&self.socket())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon in the foreground (what the user unit starts).
+    Daemon,
+    /// One row a job: name, type, state, next and last run, result.
+    List(list::Args),
+    /// A job's state, schedule, last run and processes.
+    Status(status::Args),
+    /// Start a job now; with --wait, wait for its result.
+    RunNow(control::RunNowArgs),
+    /// Start a job (clears `stopped` and a start limit).
+    Start(control::NameArg),
+    /// Stop a job and keep it stopped until `start`.
+    Stop(control::NameArg),
+    /// Stop a job if running, then start it.
+    Restart(control::NameArg),
+    /// A job's last runs, newest first.
+    History(history::Args),
+    /// Re-read the config file.
+    Reload,
+    /// Validate a config file without a daemon.
+    Check,
     /// Show the normalized form and next elapses of calendar expressions,
     /// like `systemd-analyze calendar`.
     Calendar(calendar::Args),
 }
 
+/// Prints a client error in one line and says what it means for the exit.
+fn failed(e: &ClientError) -> Outcome {
+    eprintln!("jobd: {e}");
+    match e {
+        ClientError::Refused {
+            code: ErrorCode::UnknownJob | ErrorCode::BadRequest,
+            ..
+        } => Outcome::Usage,
+        _ => Outcome::Failed,
+    }
+}
+
+/// Prints `value` as one line of JSON.
+fn print_json(value: &impl serde::Serialize) -> Outcome {
+    match serde_json::to_string(value) {
+        Ok(s) => {
+            println!("{s}");
+            Outcome::Success
+        }
+        Err(e) => {
+            eprintln!("jobd: {e}");
+            Outcome::Failed
+        }
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let paths = &cli.paths;
     match cli.command {
+        Command::Daemon => {
+            // Absolute, so `status` and reloads name the same file whatever
+            // the daemon's working directory becomes.
+            let config = paths.config();
+            let opts = crate::daemon::Options {
+                config: std::path::absolute(&config).unwrap_or(config),
+                socket: paths.socket(),
+                state_dir: paths.state_dir(),
+            };
+            crate::daemon::run(&opts).map(|()| Outcome::Success)
+        }
+        Command::List(args) => Ok(list::run(paths, &args)),
+        Command::Status(args) => Ok(status::run(paths, &args)),
+        Command::RunNow(args) => Ok(control::run_now(paths, &args)),
+        Command::Start(a) => Ok(control::start(paths, &a.name)),
+        Command::Stop(a) => Ok(control::stop(paths, &a.name)),
+        Command::Restart(a) => Ok(control::restart(paths, &a.name)),
+        Command::History(args) => Ok(history::run(paths, &args)),
+        Command::Reload => Ok(control::reload(paths)),
+        Command::Check => Ok(check::run(paths)),
         Command::Calendar(args) => calendar::run(&args),
     }
 }

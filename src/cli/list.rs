@@ -1,0 +1,70 @@
+//! `jobd list`: one row a job, like `systemctl list-timers`, or `--json`.
+
+use super::{Outcome, PathArgs, failed};
+use crate::calendar::ZoneSource as _;
+use crate::calendar::timestamp;
+use crate::ipc::{JobInfo, Request};
+use crate::tzdb::SystemZones;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// One JSON array of job objects.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
+    let jobs: Vec<JobInfo> = match paths.connect().and_then(|mut c| c.call(Request::List)) {
+        Ok(j) => j,
+        Err(e) => return failed(&e),
+    };
+    if args.json {
+        return super::print_json(&jobs);
+    }
+    let zones = SystemZones::from_env();
+    let now = super::status::now_usec();
+    let mut rows =
+        vec![["NAME", "TYPE", "STATE", "NEXT", "LEFT", "LAST", "RESULT"].map(String::from)];
+    for j in &jobs {
+        let dash = || "-".to_owned();
+        rows.push([
+            j.name.clone(),
+            j.kind.clone(),
+            j.state.clone(),
+            j.next_usec
+                .map_or_else(dash, |t| timestamp::format(t, zones.local())),
+            j.next_usec
+                .map_or_else(dash, |t| timestamp::format_relative(t, now)),
+            j.last_start_usec
+                .map_or_else(dash, |t| timestamp::format_relative(t, now)),
+            j.last_result.clone().unwrap_or_else(dash),
+        ]);
+    }
+    print!("{}", table(&rows));
+    println!("\n{} jobs listed.", jobs.len());
+    Outcome::Success
+}
+
+/// Left-aligned columns two spaces apart, no trailing blanks.
+pub fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (k, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if k + 1 < N {
+                let pad = widths[k] - cell.chars().count() + 2;
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

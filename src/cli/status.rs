@@ -1,0 +1,159 @@
+//! `jobd status NAME`: like `systemctl --user status`.
+
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::{Outcome, PathArgs, failed};
+use crate::calendar::ZoneSource as _;
+use crate::calendar::{timespan, timestamp};
+use crate::ipc::{Request, StatusInfo};
+use crate::tzdb::SystemZones;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The job.
+    name: String,
+    /// One JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn now_usec() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+fn bytes(n: u64) -> String {
+    // systemctl's format_bytes: 1024-based, one decimal.
+    const UNITS: [&str; 4] = ["B", "K", "M", "G"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n}B")
+    } else {
+        format!("{v:.1}{}", UNITS[u])
+    }
+}
+
+pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
+    let req = Request::Status {
+        name: args.name.clone(),
+    };
+    let s: StatusInfo = match paths.connect().and_then(|mut c| c.call(req)) {
+        Ok(s) => s,
+        Err(e) => return failed(&e),
+    };
+    if args.json {
+        return super::print_json(&s);
+    }
+    let zones = SystemZones::from_env();
+    let zone = zones.local();
+    let now = s.now_usec;
+    let j = &s.job;
+    let mut o = String::new();
+    let dot = if j.state == "running" {
+        "●"
+    } else if j.state == "failed" {
+        "×"
+    } else {
+        "○"
+    };
+    let _ = writeln!(
+        o,
+        "{dot} {}{}",
+        j.name,
+        s.description
+            .as_ref()
+            .map_or(String::new(), |d| format!(" - {d}"))
+    );
+    let _ = writeln!(o, "     Config: {}", s.config);
+    let _ = writeln!(o, "       Exec: {}", s.exec.join(" "));
+    let _ = writeln!(
+        o,
+        "       Type: {}{}",
+        j.kind,
+        if j.enabled { "" } else { " (disabled)" }
+    );
+    let since = match s.run_start_usec {
+        Some(t) => format!(
+            " since {}; {}",
+            timestamp::format(t, zone),
+            timestamp::format_relative(t, now)
+        ),
+        None => String::new(),
+    };
+    let _ = writeln!(o, "      State: {}{since}", j.state);
+    if !j.schedule.is_empty() {
+        let _ = writeln!(o, "   Schedule: {}", j.schedule.join("; "));
+    }
+    match j.next_usec {
+        Some(t) => {
+            let _ = writeln!(
+                o,
+                "    Trigger: {}; {}",
+                timestamp::format(t, zone),
+                timestamp::format_relative(t, now)
+            );
+        }
+        None if !j.schedule.is_empty() => {
+            let _ = writeln!(o, "    Trigger: n/a");
+        }
+        None => {}
+    }
+    if let Some(r) = &s.last_run {
+        let took = r.end_usec.map_or_else(String::new, |e| {
+            format!(
+                ", took {}",
+                timespan::format_usec(u64::try_from(e - r.start_usec).unwrap_or(0), 1000)
+            )
+        });
+        let status = super::history::status_text(r.exit_status.as_ref());
+        let reason = r
+            .reason
+            .as_ref()
+            .map_or(String::new(), |x| format!(" ({x})"));
+        let _ = writeln!(
+            o,
+            "   Last run: {}; {}{took}; result {} (status {status}){reason}; trigger {}",
+            timestamp::format(r.start_usec, zone),
+            timestamp::format_relative(r.start_usec, now),
+            r.result.as_deref().unwrap_or("unknown"),
+            r.trigger
+        );
+    }
+    if let Some(inv) = &s.invocation {
+        let _ = writeln!(o, " Invocation: {inv}");
+    }
+    if let Some(pid) = j.pid {
+        let main_cmd = s.processes.first().map_or("", |p| p.cmdline.as_str());
+        let _ = writeln!(o, "   Main PID: {pid} ({main_cmd})");
+        let _ = writeln!(o, "      Tasks: {}", s.processes.len());
+        if let Some(m) = s.memory_bytes {
+            let _ = writeln!(o, "     Memory: {}", bytes(m));
+        }
+        if let Some(c) = s.cpu_usec {
+            let _ = writeln!(o, "        CPU: {}", timespan::format_usec(c, 1000));
+        }
+    }
+    let _ = writeln!(o, "   Restarts: {}", j.restarts);
+    if !s.processes.is_empty() {
+        let _ = writeln!(o, "    Process tree:");
+        for p in &s.processes {
+            let indent = "  ".repeat(p.depth as usize);
+            let _ = writeln!(
+                o,
+                "             {indent}{}{} {}",
+                if p.depth > 0 { "└─" } else { "" },
+                p.pid,
+                p.cmdline
+            );
+        }
+    }
+    print!("{o}");
+    Outcome::Success
+}

@@ -1,0 +1,1174 @@
+//! `jobd daemon`: the event loop that owns every job.
+//!
+//! Theory of operation. One thread, one tokio current-thread runtime, one
+//! loop ([`Daemon::run`]) that owns all job state; nothing else mutates
+//! it, so there are no locks. The loop waits on:
+//! - the wall-clock timer ([`timer::WallTimer`]), armed at the earliest
+//!   calendar/cron deadline of all jobs (randomized delay included);
+//! - one monotonic `sleep_until` at the earliest relative deadline
+//!   (`on_active`, `on_startup`, `timeout`, `stop_timeout`, restarts),
+//!   which tokio does not wake for when there is none;
+//! - `SIGCHLD`, after which [`supervise::reap`] collects every ended child;
+//! - `SIGTERM`/`SIGINT` (stop everything, exit 0) and `SIGHUP` (reload);
+//! - requests from the control socket ([`server`]).
+//!
+//! Idle, with nothing due, none of these fires: the daemon makes no
+//! periodic wake-ups. Each turn ends by re-arming the timers and flushing
+//! the state store once.
+//!
+//! Errors are either fatal at start-up (config refused, socket taken) or
+//! reported and survived (a job that cannot start, a store that cannot be
+//! written, a bad request): the loop never stops for a job's sake.
+
+mod server;
+mod timer;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use tokio::io::AsyncBufReadExt as _;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::calendar::timestamp;
+use crate::calendar::{MktimeState, ZoneSource as _};
+use crate::config::{self, Config, Env, Job, JobType, Restart};
+use crate::ipc::{
+    ErrorCode, Finished, JobInfo, ProcessInfo, ReloadReport, Reply, Request, Started, StatusInfo,
+};
+use crate::schedule;
+use crate::state::{ExitStatus, Run, Store};
+use crate::supervise::{self, Exit, signal as signame};
+use crate::tzdb::SystemZones;
+use server::Incoming;
+use timer::{Wake, WallTimer};
+
+/// Where the daemon finds and keeps things.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub config: PathBuf,
+    pub socket: PathBuf,
+    pub state_dir: PathBuf,
+}
+
+/// Runs the daemon until SIGTERM/SIGINT. Fatal start-up problems come
+/// back as errors (one line each).
+pub fn run(opts: &Options) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .without_time()
+        .with_target(false)
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .init();
+    let zones = SystemZones::from_env();
+    let config = config::load(&opts.config, &zones, &Env::from_process())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bound = server::bind(&opts.socket).map_err(|e| anyhow::anyhow!(e))?;
+    if let Err(e) = supervise::become_subreaper() {
+        tracing::warn!(
+            "cannot become a child subreaper ({e}); orphans of jobs will not be reaped by jobd"
+        );
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .context("cannot start the event loop")?;
+    rt.block_on(async move {
+        let (store, warnings) = Store::open(&opts.state_dir);
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        let listener = tokio::net::UnixListener::from_std(
+            bound
+                .listener
+                .try_clone()
+                .context("cannot use the socket")?,
+        )
+        .context("cannot use the socket")?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(server::accept_loop(listener, tx));
+        let mut daemon = Daemon::new(config, zones, store, opts.clone())?;
+        daemon.run(rx).await;
+        drop(bound);
+        Ok(())
+    })
+}
+
+fn now_usec() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+fn invocation_id() -> String {
+    let mut b = [0u8; 16];
+    if rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty()).is_err() {
+        // getrandom(2) does not fail once the pool is initialised; fall
+        // back to time and pid rather than stopping a job.
+        let t = now_usec().to_le_bytes();
+        b[..8].copy_from_slice(&t);
+        b[8..12].copy_from_slice(&std::process::id().to_le_bytes());
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    let _ = rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty());
+    u64::from_le_bytes(b)
+}
+
+/// A run in progress.
+struct Active {
+    pid: u32,
+    invocation: String,
+    start_usec: i64,
+    trigger: &'static str,
+    timeout_at: Option<Instant>,
+    /// SIGKILL to the group at this time (after a stop or a timeout).
+    kill_at: Option<Instant>,
+    stop_requested: bool,
+    timed_out: bool,
+    /// `run-now --wait` clients.
+    waiters: Vec<mpsc::UnboundedSender<Reply>>,
+    /// `stop` clients, answered when the run has ended.
+    stop_waiters: Vec<mpsc::UnboundedSender<Reply>>,
+    /// Start again once this run has ended (`restart`, or a reload that
+    /// changed a running daemon).
+    restart_after: bool,
+}
+
+/// A job and what the daemon knows of it.
+struct Slot {
+    def: Arc<Job>,
+    /// Stopped by hand: no schedule, no restarts, until `start`.
+    stopped: bool,
+    /// The last run failed.
+    failed: bool,
+    run: Option<Active>,
+    /// The next calendar/cron elapse and the trigger that produced it.
+    elapse: Option<(i64, &'static str)>,
+    /// When that elapse fires (randomized delay added).
+    fire_at: Option<i64>,
+    /// The next relative trigger (`on_active`, `on_startup`).
+    mono_at: Option<(Instant, &'static str)>,
+    restart_at: Option<Instant>,
+    restarts: u32,
+    /// Removed by a reload; dropped once its run ends.
+    removed: bool,
+}
+
+impl Slot {
+    fn new(def: Arc<Job>) -> Slot {
+        Slot {
+            def,
+            stopped: false,
+            failed: false,
+            run: None,
+            elapse: None,
+            fire_at: None,
+            mono_at: None,
+            restart_at: None,
+            restarts: 0,
+            removed: false,
+        }
+    }
+
+    /// Forgets every pending trigger.
+    fn unschedule(&mut self) {
+        self.fire_at = None;
+        self.elapse = None;
+        self.mono_at = None;
+        self.restart_at = None;
+    }
+
+    /// Sends the stop signal to the running job's group (once) and plans
+    /// the SIGKILL after `stop_timeout`. False if nothing is running.
+    fn signal_stop(&mut self) -> bool {
+        let Some(run) = &mut self.run else {
+            return false;
+        };
+        if !run.stop_requested {
+            run.stop_requested = true;
+            supervise::signal_group(run.pid, self.def.stop_signal);
+            run.kill_at = Some(Instant::now() + self.def.stop_timeout);
+        }
+        true
+    }
+
+    fn state(&self) -> &'static str {
+        match &self.run {
+            Some(r) if r.stop_requested || r.timed_out => "stopping",
+            Some(_) => "running",
+            None if self.restart_at.is_some() => "restarting",
+            None if self.stopped => "stopped",
+            None if self.failed => "failed",
+            None => "idle",
+        }
+    }
+}
+
+/// A group left behind by a job's main process, to be killed at a time.
+struct Lingering {
+    pgid: u32,
+    kill_at: Instant,
+}
+
+struct Daemon {
+    opts: Options,
+    zones: SystemZones,
+    mktime: MktimeState,
+    store: Store,
+    config: Config,
+    slots: Vec<Slot>,
+    index: HashMap<String, usize>,
+    pids: HashMap<u32, usize>,
+    lingering: Vec<Lingering>,
+    timer: WallTimer,
+    started: Instant,
+}
+
+impl Daemon {
+    fn new(
+        config: Config,
+        zones: SystemZones,
+        store: Store,
+        opts: Options,
+    ) -> anyhow::Result<Daemon> {
+        let timer = WallTimer::new().context("cannot create the wall-clock timer")?;
+        let mut d = Daemon {
+            opts,
+            zones,
+            mktime: MktimeState::default(),
+            store,
+            slots: Vec::new(),
+            index: HashMap::new(),
+            pids: HashMap::new(),
+            lingering: Vec::new(),
+            timer,
+            started: Instant::now(),
+            config: Config {
+                path: PathBuf::new(),
+                log_namespace: None,
+                log_file_max: 0,
+                log_file_keep: 0,
+                jobs: Vec::new(),
+            },
+        };
+        d.slots = config
+            .jobs
+            .iter()
+            .map(|j| Slot::new(Arc::clone(j)))
+            .collect();
+        d.config = config;
+        d.reindex();
+        Ok(d)
+    }
+
+    fn reindex(&mut self) {
+        self.index.clear();
+        self.pids.clear();
+        for (i, s) in self.slots.iter().enumerate() {
+            if !s.removed {
+                self.index.insert(s.def.name.clone(), i);
+            }
+            if let Some(r) = &s.run {
+                self.pids.insert(r.pid, i);
+            }
+        }
+    }
+
+    /// Plans the next calendar/cron elapse of slot `i` after `after_usec`.
+    fn plan_elapse(&mut self, i: usize, after_usec: i64) {
+        let slot = &mut self.slots[i];
+        if slot.stopped || !slot.def.enabled || slot.removed {
+            slot.elapse = None;
+            slot.fire_at = None;
+            return;
+        }
+        let next =
+            schedule::next_elapse(&slot.def, after_usec, self.zones.local(), &mut self.mktime);
+        slot.elapse = next;
+        slot.fire_at = next.map(|(t, _)| {
+            t.saturating_add(schedule::randomized_delay_usec(
+                slot.def.randomized_delay,
+                random_u64(),
+            ))
+        });
+    }
+
+    async fn run(&mut self, mut requests: mpsc::UnboundedReceiver<Incoming>) {
+        let (Ok(mut sigchld), Ok(mut sigterm), Ok(mut sigint), Ok(mut sighup)) = (
+            signal(SignalKind::child()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) else {
+            tracing::error!("cannot install signal handlers; exiting");
+            return;
+        };
+        self.start_up();
+        notify(&[sd_notify::NotifyState::Ready]);
+        tracing::info!(
+            "jobd ready: {} jobs from {}, control socket {}",
+            self.index.len(),
+            self.config.path.display(),
+            self.opts.socket.display()
+        );
+        loop {
+            self.arm();
+            let mono = self.mono_deadline();
+            let sleep = async {
+                match mono {
+                    Some(t) => tokio::time::sleep_until(t.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                Some(inc) = requests.recv() => self.handle(inc),
+                _ = sigchld.recv() => self.reap(),
+                wake = self.timer.wait() => self.on_wall(wake),
+                () = sleep => self.on_mono(),
+                _ = sighup.recv() => {
+                    match self.reload() {
+                        Ok(r) => tracing::info!("reloaded on SIGHUP: {}", describe_reload(&r)),
+                        Err(e) => tracing::error!("reload refused, keeping the running config: {e}"),
+                    }
+                }
+                _ = sigterm.recv() => break,
+                _ = sigint.recv() => break,
+            }
+        }
+        notify(&[sd_notify::NotifyState::Stopping]);
+        self.shut_down(&mut sigchld).await;
+    }
+
+    fn start_up(&mut self) {
+        let now = now_usec();
+        for i in 0..self.slots.len() {
+            self.plan_elapse(i, now);
+            let def = Arc::clone(&self.slots[i].def);
+            if !def.enabled {
+                continue;
+            }
+            if let Some(d) = def.on_startup {
+                self.slots[i].mono_at = Some((self.started + d, "startup"));
+            }
+            let last_start = self.store.last(&def.name).map(|r| r.start_usec);
+            if schedule::missed_elapse(&def, last_start, now, self.zones.local(), &mut self.mktime)
+            {
+                tracing::info!(
+                    "{}: an elapse was missed while jobd was down; running it now (persistent)",
+                    def.name
+                );
+                let _ = self.start(i, "persistent", &[]);
+            } else if def.kind == JobType::Simple {
+                let _ = self.start(i, "startup", &[]);
+            }
+        }
+    }
+
+    /// Re-arms the wall timer at the earliest `fire_at`, and flushes state.
+    fn arm(&mut self) {
+        let next = self.slots.iter().filter_map(|s| s.fire_at).min();
+        if let Err(e) = self.timer.arm(next) {
+            tracing::error!("cannot arm the wall-clock timer: {e}");
+        }
+        if let Err(e) = self.store.sync() {
+            tracing::error!("cannot flush the state store: {e}");
+        }
+    }
+
+    fn mono_deadline(&self) -> Option<Instant> {
+        let jobs = self.slots.iter().flat_map(|s| {
+            [
+                s.mono_at.map(|(t, _)| t),
+                s.restart_at,
+                s.run.as_ref().and_then(|r| r.timeout_at),
+                s.run.as_ref().and_then(|r| r.kill_at),
+            ]
+        });
+        jobs.flatten()
+            .chain(self.lingering.iter().map(|l| l.kill_at))
+            .min()
+    }
+
+    fn on_wall(&mut self, wake: std::io::Result<Wake>) {
+        let now = now_usec();
+        match wake {
+            Ok(Wake::ClockChanged) => {
+                tracing::info!("the system clock changed (or the machine resumed); re-planning");
+                for i in 0..self.slots.len() {
+                    let due = self.slots[i].fire_at.is_some_and(|t| t <= now);
+                    if !due {
+                        self.plan_elapse(i, now);
+                    }
+                }
+            }
+            Ok(Wake::Due) => {}
+            Err(e) => tracing::error!("wall-clock timer: {e}"),
+        }
+        for i in 0..self.slots.len() {
+            let slot = &self.slots[i];
+            let Some(fire_at) = slot.fire_at else {
+                continue;
+            };
+            if fire_at > now {
+                continue;
+            }
+            let (elapse, trigger) = slot.elapse.unwrap_or((fire_at, "calendar"));
+            self.plan_elapse(i, elapse.max(now));
+            self.elapse(i, trigger, elapse);
+        }
+    }
+
+    /// A schedule elapsed for slot `i`: start it unless it is running.
+    fn elapse(&mut self, i: usize, trigger: &'static str, elapse_usec: i64) {
+        let slot = &self.slots[i];
+        if let Some(r) = &slot.run {
+            tracing::warn!(
+                "{}: elapse of {} skipped: the previous run (pid {}, invocation {}) is still going",
+                slot.def.name,
+                timestamp::format(elapse_usec, self.zones.local()),
+                r.pid,
+                r.invocation
+            );
+            return;
+        }
+        let _ = self.start(i, trigger, &[]);
+    }
+
+    fn on_mono(&mut self) {
+        let now = Instant::now();
+        for i in 0..self.slots.len() {
+            if let Some((t, trigger)) = self.slots[i].mono_at
+                && t <= now
+            {
+                self.slots[i].mono_at = None;
+                if self.slots[i].run.is_some() {
+                    // Still running: count the span again from now, so a
+                    // long run does not end the repetition.
+                    if let Some(d) = self.slots[i].def.on_active {
+                        self.slots[i].mono_at = Some((now + d, "active"));
+                    }
+                }
+                self.elapse(i, trigger, now_usec());
+            }
+            if self.slots[i].restart_at.is_some_and(|t| t <= now) {
+                self.slots[i].restart_at = None;
+                self.slots[i].restarts += 1;
+                let _ = self.start(i, "restart", &[]);
+            }
+            let slot = &mut self.slots[i];
+            let name = slot.def.name.clone();
+            let stop_signal = slot.def.stop_signal;
+            let stop_timeout = slot.def.stop_timeout;
+            if let Some(run) = &mut slot.run {
+                if run.timeout_at.is_some_and(|t| t <= now) {
+                    run.timeout_at = None;
+                    run.timed_out = true;
+                    tracing::warn!(
+                        "{name}: run {} timed out; sending {} to its process group",
+                        run.invocation,
+                        signame::name(stop_signal)
+                    );
+                    supervise::signal_group(run.pid, stop_signal);
+                    run.kill_at = Some(now + stop_timeout);
+                }
+                if run.kill_at.is_some_and(|t| t <= now) {
+                    run.kill_at = None;
+                    tracing::warn!(
+                        "{name}: still running {} after the stop signal; sending SIGKILL",
+                        crate::calendar::timespan::format(stop_timeout)
+                    );
+                    supervise::signal_group(run.pid, 9);
+                }
+            }
+        }
+        self.lingering.retain(|l| {
+            if l.kill_at > now {
+                return true;
+            }
+            if supervise::group_alive(l.pgid) {
+                tracing::warn!(
+                    "process group {} still alive after its job ended; sending SIGKILL",
+                    l.pgid
+                );
+                supervise::signal_group(l.pgid, 9);
+            }
+            false
+        });
+    }
+
+    /// Starts slot `i` now. On failure the run is recorded as
+    /// `start-failed` and the reason returned.
+    fn start(
+        &mut self,
+        i: usize,
+        trigger: &'static str,
+        extra_env: &[(String, String)],
+    ) -> Result<(u32, String), (String, String)> {
+        let invocation = invocation_id();
+        let def = Arc::clone(&self.slots[i].def);
+        let mut env = vec![
+            ("JOBD_JOB".to_owned(), def.name.clone()),
+            ("JOBD_INVOCATION".to_owned(), invocation.clone()),
+        ];
+        env.extend_from_slice(extra_env);
+        let start_usec = now_usec();
+        let mut run = Run {
+            invocation: invocation.clone(),
+            trigger: trigger.to_owned(),
+            start_usec,
+            pid: None,
+            end_usec: None,
+            result: None,
+            exit_status: None,
+            reason: None,
+        };
+        match supervise::spawn(&def, &env) {
+            Err(reason) => {
+                tracing::error!("{}: failed to start: {reason}", def.name);
+                self.record(|s| s.started(&def.name, &run));
+                let end = now_usec();
+                self.record(|s| {
+                    s.ended(
+                        &def.name,
+                        &invocation,
+                        end,
+                        "start-failed",
+                        None,
+                        Some(reason.clone()),
+                    )
+                });
+                self.slots[i].failed = true;
+                self.after_failure(i, "start-failed");
+                Err((invocation, reason))
+            }
+            Ok(sp) => {
+                run.pid = Some(sp.pid);
+                self.record(|s| s.started(&def.name, &run));
+                tracing::info!(
+                    "{}: started (pid {}, invocation {invocation}, trigger {trigger})",
+                    def.name,
+                    sp.pid
+                );
+                let now = Instant::now();
+                let slot = &mut self.slots[i];
+                slot.run = Some(Active {
+                    pid: sp.pid,
+                    invocation: invocation.clone(),
+                    start_usec,
+                    trigger,
+                    timeout_at: def.timeout.map(|t| now + t),
+                    kill_at: None,
+                    stop_requested: false,
+                    timed_out: false,
+                    waiters: Vec::new(),
+                    stop_waiters: Vec::new(),
+                    restart_after: false,
+                });
+                if let Some(d) = def.on_active
+                    && def.enabled
+                    && !slot.stopped
+                {
+                    slot.mono_at = Some((now + d, "active"));
+                }
+                self.pids.insert(sp.pid, i);
+                for (fd, _stream) in [(sp.stdout, "stdout"), (sp.stderr, "stderr")] {
+                    tokio::spawn(forward_output(def.name.clone(), sp.pid, fd));
+                }
+                Ok((sp.pid, invocation))
+            }
+        }
+    }
+
+    fn record(&mut self, f: impl FnOnce(&mut Store) -> std::io::Result<()>) {
+        if let Err(e) = f(&mut self.store) {
+            tracing::error!(
+                "cannot record in the state store {}: {e}",
+                self.opts.state_dir.display()
+            );
+        }
+    }
+
+    fn after_failure(&mut self, i: usize, result: &str) {
+        let def = Arc::clone(&self.slots[i].def);
+        for other in &def.on_failure {
+            let Some(&j) = self.index.get(other) else {
+                continue;
+            };
+            if self.slots[j].run.is_some() {
+                tracing::warn!(
+                    "{other}: not started for {}'s failure: already running",
+                    def.name
+                );
+                continue;
+            }
+            let env = [
+                ("JOBD_FAILED_JOB".to_owned(), def.name.clone()),
+                ("JOBD_RESULT".to_owned(), result.to_owned()),
+            ];
+            let _ = self.start(j, "on-failure", &env);
+        }
+    }
+
+    fn reap(&mut self) {
+        for (pid, exit) in supervise::reap() {
+            if let Some(i) = self.pids.remove(&pid) {
+                self.finished(i, exit);
+            }
+        }
+    }
+
+    /// The main process of slot `i` ended with `exit`.
+    fn finished(&mut self, i: usize, exit: Exit) {
+        let Some(run) = self.slots[i].run.take() else {
+            return;
+        };
+        let def = Arc::clone(&self.slots[i].def);
+        let end = now_usec();
+        let (result, status) = match exit {
+            _ if run.timed_out => ("timeout", exit_status(exit)),
+            Exit::Code(0) => ("success", exit_status(exit)),
+            Exit::Code(_) => ("exit-code", exit_status(exit)),
+            // A stop asked for ends cleanly if the stop signal ended it.
+            Exit::Signal(s) if run.stop_requested && s == def.stop_signal => {
+                ("success", exit_status(exit))
+            }
+            Exit::Signal(_) => ("signal", exit_status(exit)),
+        };
+        let shown = match &status {
+            ExitStatus::Code(c) => format!("status={c}"),
+            ExitStatus::Signal(s) => format!("signal={s}"),
+        };
+        tracing::info!(
+            "{}: finished: result {result}, {shown}, after {} (invocation {})",
+            def.name,
+            crate::calendar::timespan::format_usec(
+                u64::try_from(end - run.start_usec).unwrap_or(0),
+                1000
+            ),
+            run.invocation
+        );
+        self.record(|s| {
+            s.ended(
+                &def.name,
+                &run.invocation,
+                end,
+                result,
+                Some(status.clone()),
+                None,
+            )
+        });
+        // Whatever is left of the job goes the same way.
+        if supervise::group_alive(run.pid) {
+            supervise::signal_group(run.pid, def.stop_signal);
+            self.lingering.push(Lingering {
+                pgid: run.pid,
+                kill_at: Instant::now() + def.stop_timeout,
+            });
+        }
+        let finished = Finished {
+            name: def.name.clone(),
+            invocation: run.invocation.clone(),
+            result: result.to_owned(),
+            exit_status: Some(status),
+            reason: None,
+            duration_usec: end - run.start_usec,
+        };
+        for w in run.waiters {
+            let _ = w.send(Reply::ok(&finished));
+        }
+        let slot = &mut self.slots[i];
+        slot.failed = result != "success";
+        for w in run.stop_waiters {
+            let _ = w.send(Reply::ok(&finished));
+        }
+        if slot.removed {
+            self.slots.remove(i);
+            self.reindex();
+            return;
+        }
+        if run.restart_after {
+            let _ = self.start(i, "manual", &[]);
+        } else if !slot.stopped
+            && !run.stop_requested
+            && def.kind == JobType::Simple
+            && restart_wanted(def.restart, exit, run.timed_out)
+        {
+            slot.restart_at = Some(Instant::now() + def.restart_sec);
+            tracing::info!(
+                "{}: restarting in {}",
+                def.name,
+                crate::calendar::timespan::format(def.restart_sec)
+            );
+        }
+        if result != "success" {
+            self.after_failure(i, result);
+        }
+    }
+
+    fn handle(&mut self, inc: Incoming) {
+        let Incoming { req, reply } = inc;
+        let name = match &req {
+            Request::Status { name }
+            | Request::RunNow { name, .. }
+            | Request::Start { name }
+            | Request::Stop { name }
+            | Request::Restart { name }
+            | Request::History { name, .. } => Some(name.clone()),
+            Request::List | Request::Reload => None,
+        };
+        let idx = match &name {
+            Some(n) => match self.index.get(n) {
+                Some(&i) => Some(i),
+                None => {
+                    let hint = config::did_you_mean(n, self.index.keys().map(String::as_str))
+                        .map_or(String::new(), |c| format!("; did you mean `{c}`?"));
+                    let _ = reply.send(Reply::err(
+                        ErrorCode::UnknownJob,
+                        format!("unknown job `{n}`{hint} (see `jobd list`)"),
+                    ));
+                    return;
+                }
+            },
+            None => None,
+        };
+        let r = match (req, idx) {
+            (Request::List, _) => {
+                let now = now_usec();
+                let infos: Vec<JobInfo> = (0..self.slots.len())
+                    .filter(|&i| !self.slots[i].removed)
+                    .map(|i| self.info(i, now))
+                    .collect();
+                Reply::ok(infos)
+            }
+            (Request::Reload, _) => match self.reload() {
+                Ok(report) => {
+                    tracing::info!("reloaded: {}", describe_reload(&report));
+                    Reply::ok(report)
+                }
+                Err(e) => Reply::err(ErrorCode::Failed, e),
+            },
+            (Request::Status { .. }, Some(i)) => Reply::ok(self.status(i)),
+            (Request::History { n, .. }, Some(i)) => {
+                let runs: Vec<Run> = self
+                    .store
+                    .runs(&self.slots[i].def.name)
+                    .rev()
+                    .take(n)
+                    .cloned()
+                    .collect();
+                Reply::ok(runs)
+            }
+            (Request::RunNow { wait, .. }, Some(i)) => {
+                self.run_now(i, wait, reply, "manual");
+                return;
+            }
+            (Request::Start { .. }, Some(i)) => {
+                let slot = &mut self.slots[i];
+                slot.stopped = false;
+                slot.restart_at = None;
+                self.plan_elapse(i, now_usec());
+                self.run_now(i, false, reply, "manual");
+                return;
+            }
+            (Request::Stop { .. }, Some(i)) => {
+                self.stop(i, reply, false);
+                return;
+            }
+            (Request::Restart { .. }, Some(i)) => {
+                let slot = &mut self.slots[i];
+                slot.stopped = false;
+                slot.restart_at = None;
+                if slot.run.is_some() {
+                    self.stop(i, reply, true);
+                } else {
+                    self.plan_elapse(i, now_usec());
+                    self.run_now(i, false, reply, "manual");
+                }
+                return;
+            }
+            (_, None) => Reply::err(ErrorCode::BadRequest, "request needs a job name"),
+        };
+        let _ = reply.send(r);
+    }
+
+    fn run_now(
+        &mut self,
+        i: usize,
+        wait: bool,
+        reply: mpsc::UnboundedSender<Reply>,
+        trigger: &'static str,
+    ) {
+        let name = self.slots[i].def.name.clone();
+        if let Some(run) = &mut self.slots[i].run {
+            let _ = reply.send(Reply::ok(Started {
+                name,
+                pid: Some(run.pid),
+                invocation: Some(run.invocation.clone()),
+                already_running: true,
+                error: None,
+            }));
+            if wait {
+                run.waiters.push(reply);
+            }
+            return;
+        }
+        self.slots[i].restart_at = None;
+        match self.start(i, trigger, &[]) {
+            Ok((pid, invocation)) => {
+                let _ = reply.send(Reply::ok(Started {
+                    name,
+                    pid: Some(pid),
+                    invocation: Some(invocation),
+                    already_running: false,
+                    error: None,
+                }));
+                if wait && let Some(run) = &mut self.slots[i].run {
+                    run.waiters.push(reply);
+                }
+            }
+            Err((invocation, reason)) => {
+                let _ = reply.send(Reply::ok(Started {
+                    name: name.clone(),
+                    pid: None,
+                    invocation: Some(invocation.clone()),
+                    already_running: false,
+                    error: Some(reason.clone()),
+                }));
+                if wait {
+                    let _ = reply.send(Reply::ok(Finished {
+                        name,
+                        invocation,
+                        result: "start-failed".into(),
+                        exit_status: None,
+                        reason: Some(reason),
+                        duration_usec: 0,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// `stop` (and the first half of `restart`): signal the group, answer
+    /// when the run has ended.
+    fn stop(&mut self, i: usize, reply: mpsc::UnboundedSender<Reply>, restart: bool) {
+        let slot = &mut self.slots[i];
+        if !restart {
+            slot.stopped = true;
+            slot.unschedule();
+        }
+        slot.restart_at = None;
+        let def = Arc::clone(&slot.def);
+        slot.signal_stop();
+        let Some(run) = &mut slot.run else {
+            let _ = reply.send(Reply::ok(
+                serde_json::json!({"name": def.name, "was_running": false}),
+            ));
+            return;
+        };
+        if restart {
+            run.restart_after = true;
+            let _ = reply.send(Reply::ok(Started {
+                name: def.name.clone(),
+                pid: None,
+                invocation: None,
+                already_running: true,
+                error: None,
+            }));
+        } else {
+            run.stop_waiters.push(reply);
+        }
+    }
+
+    fn info(&self, i: usize, now: i64) -> JobInfo {
+        let slot = &self.slots[i];
+        let def = &slot.def;
+        let zone = self.zones.local();
+        let mono_next = slot.mono_at.map(|(t, _)| {
+            let left = t.saturating_duration_since(Instant::now());
+            now + i64::try_from(left.as_micros()).unwrap_or(i64::MAX)
+        });
+        let next_usec = if slot.stopped || !def.enabled {
+            None
+        } else {
+            [slot.fire_at, mono_next].into_iter().flatten().min()
+        };
+        let last = self.store.last(&def.name);
+        let ended = self.store.last_ended(&def.name);
+        JobInfo {
+            name: def.name.clone(),
+            kind: def.kind.as_str().to_owned(),
+            state: slot.state().to_owned(),
+            enabled: def.enabled,
+            schedule: def.schedule_texts(),
+            next_run: next_usec.map(|t| timestamp::format_rfc3339(t, zone)),
+            last_start: last.map(|r| timestamp::format_rfc3339(r.start_usec, zone)),
+            last_exit: ended
+                .and_then(|r| r.end_usec)
+                .map(|t| timestamp::format_rfc3339(t, zone)),
+            last_result: ended.and_then(|r| r.result.clone()),
+            exit_status: ended.and_then(|r| r.exit_status.clone()),
+            pid: slot.run.as_ref().map(|r| r.pid),
+            restarts: slot.restarts,
+            next_usec,
+            last_start_usec: last.map(|r| r.start_usec),
+        }
+    }
+
+    fn status(&self, i: usize) -> StatusInfo {
+        let now = now_usec();
+        let slot = &self.slots[i];
+        let tree = slot.run.as_ref().map(|r| supervise::tree(r.pid));
+        StatusInfo {
+            job: self.info(i, now),
+            description: slot.def.description.clone(),
+            config: self.config.path.display().to_string(),
+            exec: slot.def.argv.clone(),
+            last_run: self.store.last_ended(&slot.def.name).cloned(),
+            invocation: slot.run.as_ref().map(|r| r.invocation.clone()),
+            processes: tree
+                .as_ref()
+                .map(|t| {
+                    t.processes
+                        .iter()
+                        .map(|(pid, depth, cmdline)| ProcessInfo {
+                            pid: *pid,
+                            depth: *depth,
+                            cmdline: cmdline.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            memory_bytes: tree.as_ref().map(|t| t.rss_bytes),
+            cpu_usec: tree.as_ref().map(|t| t.cpu_usec),
+            now_usec: now,
+            run_start_usec: slot.run.as_ref().map(|r| r.start_usec),
+            run_trigger: slot.run.as_ref().map(|r| r.trigger.to_owned()),
+        }
+    }
+
+    /// Re-reads the config. Refused: the old one stays, and why comes back.
+    fn reload(&mut self) -> Result<ReloadReport, String> {
+        notify_reloading();
+        let loaded = config::load(&self.opts.config, &self.zones, &Env::from_process());
+        let config = match loaded {
+            Ok(c) => c,
+            Err(e) => {
+                notify(&[sd_notify::NotifyState::Ready]);
+                return Err(format!("config refused, the running one is kept: {e}"));
+            }
+        };
+        let mut report = ReloadReport::default();
+        let now = now_usec();
+        let new_names: HashMap<&str, &Arc<Job>> =
+            config.jobs.iter().map(|j| (j.name.as_str(), j)).collect();
+        // Removed jobs: stop them; their slot goes when the run ends.
+        for i in 0..self.slots.len() {
+            let slot = &mut self.slots[i];
+            if slot.removed || new_names.contains_key(slot.def.name.as_str()) {
+                continue;
+            }
+            report.removed.push(slot.def.name.clone());
+            slot.removed = true;
+            slot.unschedule();
+            slot.signal_stop();
+        }
+        self.slots.retain(|s| !s.removed || s.run.is_some());
+        for job in &config.jobs {
+            match self
+                .index
+                .get(&job.name)
+                .copied()
+                .filter(|&i| !self.slots[i].removed)
+            {
+                None => {
+                    report.added.push(job.name.clone());
+                    self.slots.push(Slot::new(Arc::clone(job)));
+                    let i = self.slots.len() - 1;
+                    self.reindex();
+                    self.plan_elapse(i, now);
+                    if job.enabled {
+                        if let Some(d) = job.on_startup {
+                            // The daemon started long ago: count from now.
+                            self.slots[i].mono_at = Some((Instant::now() + d, "startup"));
+                        }
+                        if job.kind == JobType::Simple {
+                            let _ = self.start(i, "startup", &[]);
+                        }
+                    }
+                }
+                Some(i) if *self.slots[i].def != **job => {
+                    report.changed.push(job.name.clone());
+                    let slot = &mut self.slots[i];
+                    slot.def = Arc::clone(job);
+                    slot.mono_at = None;
+                    self.plan_elapse(i, now);
+                    let slot = &mut self.slots[i];
+                    if let (Some(d), true) = (job.on_active, job.enabled) {
+                        slot.mono_at = Some((Instant::now() + d, "active"));
+                    }
+                    // A changed daemon restarts with its new definition; a
+                    // running oneshot finishes as it began.
+                    if job.kind == JobType::Simple
+                        && let Some(run) = &mut slot.run
+                        && !run.stop_requested
+                    {
+                        run.restart_after = true;
+                        slot.signal_stop();
+                    } else if job.kind == JobType::Simple
+                        && slot.run.is_none()
+                        && job.enabled
+                        && !slot.stopped
+                    {
+                        let _ = self.start(i, "startup", &[]);
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        // File order for `list`, then the removed ones still finishing.
+        let order: HashMap<&str, usize> = config
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(k, j)| (j.name.as_str(), k))
+            .collect();
+        self.slots.sort_by_key(|s| {
+            if s.removed {
+                usize::MAX
+            } else {
+                order
+                    .get(s.def.name.as_str())
+                    .copied()
+                    .unwrap_or(usize::MAX)
+            }
+        });
+        self.config = config;
+        self.reindex();
+        notify(&[sd_notify::NotifyState::Ready]);
+        Ok(report)
+    }
+
+    /// SIGTERM/SIGINT: stop every job (stop signal, then SIGKILL after its
+    /// stop_timeout), wait for them, flush state.
+    async fn shut_down(&mut self, sigchld: &mut tokio::signal::unix::Signal) {
+        let now = Instant::now();
+        let mut deadline = now;
+        for slot in &mut self.slots {
+            slot.unschedule();
+            slot.stopped = true;
+            if slot.signal_stop() {
+                deadline = deadline.max(now + slot.def.stop_timeout);
+            }
+        }
+        tracing::info!("stopping {} running job(s)", self.pids.len());
+        while !self.pids.is_empty() {
+            let next = self
+                .mono_deadline()
+                .unwrap_or(deadline + Duration::from_secs(1));
+            tokio::select! {
+                _ = sigchld.recv() => self.reap(),
+                () = tokio::time::sleep_until(next.into()) => self.on_mono(),
+            }
+            if Instant::now() > deadline + Duration::from_secs(5) {
+                tracing::error!("jobs did not end after SIGKILL; exiting anyway");
+                break;
+            }
+        }
+        for l in &self.lingering {
+            supervise::signal_group(l.pgid, 9);
+        }
+        self.reap();
+        if let Err(e) = self.store.sync() {
+            tracing::error!("cannot flush the state store: {e}");
+        }
+        tracing::info!("jobd stopped");
+    }
+}
+
+fn exit_status(exit: Exit) -> ExitStatus {
+    match exit {
+        Exit::Code(c) => ExitStatus::Code(c),
+        Exit::Signal(s) => ExitStatus::Signal(signame::name(s)),
+    }
+}
+
+/// systemd's `Restart=` table (systemd.service(5)).
+fn restart_wanted(policy: Restart, exit: Exit, timed_out: bool) -> bool {
+    let clean = matches!(exit, Exit::Code(0)) && !timed_out;
+    let unclean_signal = matches!(exit, Exit::Signal(s) if ![1, 2, 13, 15].contains(&s));
+    match policy {
+        Restart::No => false,
+        Restart::Always => true,
+        Restart::OnSuccess => clean,
+        Restart::OnFailure => !clean,
+        Restart::OnAbnormal => unclean_signal || timed_out,
+    }
+}
+
+fn describe_reload(r: &ReloadReport) -> String {
+    if r.added.is_empty() && r.removed.is_empty() && r.changed.is_empty() {
+        return "no changes".into();
+    }
+    let mut parts = Vec::new();
+    for (what, list) in [
+        ("added", &r.added),
+        ("removed", &r.removed),
+        ("changed", &r.changed),
+    ] {
+        if !list.is_empty() {
+            parts.push(format!("{what} {}", list.join(", ")));
+        }
+    }
+    parts.join("; ")
+}
+
+fn notify(state: &[sd_notify::NotifyState]) {
+    if std::env::var_os("NOTIFY_SOCKET").is_some()
+        && let Err(e) = sd_notify::notify(state)
+    {
+        tracing::warn!("sd_notify: {e}");
+    }
+}
+
+fn notify_reloading() {
+    let mut states = vec![sd_notify::NotifyState::Reloading];
+    if let Ok(m) = sd_notify::NotifyState::monotonic_usec_now() {
+        states.push(m);
+    }
+    notify(&states);
+}
+
+/// Copies a job's output to the daemon's stderr as `NAME[PID]: line`
+/// (until the journal writer replaces it). Lines are cut at 64 KiB so a
+/// job printing without newlines cannot grow the daemon's memory.
+async fn forward_output(name: String, pid: u32, fd: std::os::fd::OwnedFd) {
+    let Ok(rx) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
+        return;
+    };
+    let mut rd = tokio::io::BufReader::new(rx);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = {
+            use tokio::io::AsyncReadExt as _;
+            (&mut rd).take(64 * 1024).read_until(b'\n', &mut line).await
+        };
+        match n {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                eprintln!("{name}[{pid}]: {}", String::from_utf8_lossy(&line));
+            }
+        }
+    }
+}

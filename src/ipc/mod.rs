@@ -1,0 +1,263 @@
+//! The control protocol, shared by the daemon and the CLI.
+//!
+//! JSON lines over the Unix socket, debuggable with `socat`:
+//! - request: `{"v":1,"req":{"cmd":"run-now","name":"x","wait":true}}`
+//! - reply: `{"v":1,"ok":{…}}` or `{"v":1,"err":{"code":"…","message":"…"}}`.
+//!
+//! Each request gets one reply line, except `run-now` with `wait`, which
+//! gets the `started` line and later the `finished` line. A line longer
+//! than [`MAX_REQUEST`] is refused and the connection closed (it cannot be
+//! resynchronised); any other bad line gets an error reply and the
+//! connection stays usable.
+
+pub mod client;
+
+use serde::{Deserialize, Serialize};
+
+use crate::state::{ExitStatus, Run};
+
+/// The protocol version this build speaks.
+pub const VERSION: u32 = 1;
+
+/// Longest request line accepted, newline included.
+pub const MAX_REQUEST: usize = 64 * 1024;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub v: u32,
+    pub req: T,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Request {
+    List,
+    Status {
+        name: String,
+    },
+    RunNow {
+        name: String,
+        #[serde(default)]
+        wait: bool,
+    },
+    Start {
+        name: String,
+    },
+    Stop {
+        name: String,
+    },
+    Restart {
+        name: String,
+    },
+    Reload,
+    History {
+        name: String,
+        #[serde(default = "default_history")]
+        n: usize,
+    },
+}
+
+fn default_history() -> usize {
+    20
+}
+
+/// Error codes in replies. `UnknownJob` and `BadRequest` are usage errors
+/// (exit 2), the rest failures (exit 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorCode {
+    BadRequest,
+    TooLarge,
+    Version,
+    UnknownJob,
+    Failed,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReplyError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Reply {
+    pub v: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub err: Option<ReplyError>,
+}
+
+impl Reply {
+    pub fn ok(value: impl Serialize) -> Reply {
+        Reply {
+            v: VERSION,
+            ok: Some(serde_json::to_value(value).unwrap_or(serde_json::Value::Null)),
+            err: None,
+        }
+    }
+
+    pub fn err(code: ErrorCode, message: impl Into<String>) -> Reply {
+        Reply {
+            v: VERSION,
+            ok: None,
+            err: Some(ReplyError {
+                code,
+                message: message.into(),
+            }),
+        }
+    }
+
+    /// The reply as one line, newline included.
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut line = serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec());
+        line.push(b'\n');
+        line
+    }
+}
+
+/// Reads a request line's meaning; the error is the reply to send.
+pub fn decode_request(line: &[u8]) -> Result<Request, Reply> {
+    #[derive(Deserialize)]
+    struct Versioned {
+        v: Option<u32>,
+    }
+    let versioned: Versioned = serde_json::from_slice(line).map_err(|e| {
+        Reply::err(
+            ErrorCode::BadRequest,
+            format!("request is not a JSON object: {e}; send one JSON object per line"),
+        )
+    })?;
+    match versioned.v {
+        Some(VERSION) => {}
+        Some(v) => {
+            return Err(Reply::err(
+                ErrorCode::Version,
+                format!(
+                    "protocol version {v} is not supported; this daemon speaks version {VERSION}"
+                ),
+            ));
+        }
+        None => {
+            return Err(Reply::err(
+                ErrorCode::BadRequest,
+                format!("request has no \"v\"; send {{\"v\":{VERSION},\"req\":{{…}}}}"),
+            ));
+        }
+    }
+    serde_json::from_slice::<Envelope<Request>>(line)
+        .map(|e| e.req)
+        .map_err(|e| Reply::err(ErrorCode::BadRequest, format!("invalid request: {e}")))
+}
+
+/// A job as `list` shows it (SPEC §5 `list --json`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub state: String,
+    pub enabled: bool,
+    pub schedule: Vec<String>,
+    pub next_run: Option<String>,
+    pub last_start: Option<String>,
+    pub last_exit: Option<String>,
+    pub last_result: Option<String>,
+    pub exit_status: Option<ExitStatus>,
+    pub pid: Option<u32>,
+    pub restarts: u32,
+    /// The same times in µs, for computing "left"/"ago" on the client.
+    pub next_usec: Option<i64>,
+    pub last_start_usec: Option<i64>,
+}
+
+/// What `status` shows beyond [`JobInfo`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StatusInfo {
+    #[serde(flatten)]
+    pub job: JobInfo,
+    pub description: Option<String>,
+    pub config: String,
+    pub exec: Vec<String>,
+    pub last_run: Option<Run>,
+    pub invocation: Option<String>,
+    pub processes: Vec<ProcessInfo>,
+    pub memory_bytes: Option<u64>,
+    pub cpu_usec: Option<u64>,
+    pub now_usec: i64,
+    /// The run in progress.
+    pub run_start_usec: Option<i64>,
+    pub run_trigger: Option<String>,
+}
+
+/// One process of a running job's tree.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    /// Depth in the tree, 0 for the main process.
+    pub depth: u32,
+    pub cmdline: String,
+}
+
+/// Reply to `run-now`/`start`/`restart`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Started {
+    pub name: String,
+    pub pid: Option<u32>,
+    pub invocation: Option<String>,
+    /// The job was already running: nothing was started.
+    pub already_running: bool,
+    /// Why the start failed (`start-failed`).
+    pub error: Option<String>,
+}
+
+/// The second reply of `run-now --wait`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Finished {
+    pub name: String,
+    pub invocation: String,
+    pub result: String,
+    pub exit_status: Option<ExitStatus>,
+    pub reason: Option<String>,
+    pub duration_usec: i64,
+}
+
+/// Reply to `reload`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ReloadReport {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode() {
+        assert_eq!(
+            decode_request(br#"{"v":1,"req":{"cmd":"run-now","name":"x"}}"#).unwrap(),
+            Request::RunNow {
+                name: "x".into(),
+                wait: false
+            }
+        );
+        assert_eq!(
+            decode_request(br#"{"v":1,"req":{"cmd":"list"}}"#).unwrap(),
+            Request::List
+        );
+        let e = decode_request(b"garbage").unwrap_err().err.unwrap();
+        assert_eq!(e.code, ErrorCode::BadRequest);
+        let e = decode_request(br#"{"v":9,"req":{"cmd":"list"}}"#)
+            .unwrap_err()
+            .err
+            .unwrap();
+        assert_eq!(e.code, ErrorCode::Version);
+        let e = decode_request(br#"{"v":1,"req":{"cmd":"explode"}}"#)
+            .unwrap_err()
+            .err
+            .unwrap();
+        assert_eq!(e.code, ErrorCode::BadRequest);
+    }
+}
