@@ -89,7 +89,14 @@ impl Client {
 
     /// One request, one reply.
     pub fn call<T: serde::de::DeserializeOwned>(&mut self, req: Request) -> Result<T, ClientError> {
-        self.send(req)?;
+        if let Err(e) = self.send(req) {
+            // A daemon that refuses a peer answers before reading and
+            // closes; our write then fails, but its answer is there.
+            return match self.recv::<T>() {
+                Err(refused @ ClientError::Refused { .. }) => Err(refused),
+                _ => Err(e),
+            };
+        }
         self.recv()
     }
 }

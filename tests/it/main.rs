@@ -3,4 +3,6 @@
 
 mod calendar_cli;
 mod calendar_oracle;
+mod config_errors;
+mod daemon;
 mod helper;

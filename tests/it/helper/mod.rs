@@ -1,5 +1,7 @@
 //! Shared test helpers: the reference tools, and running the `jobd` binary.
 
+pub mod daemon;
+
 use std::process::{Command, Output};
 
 /// Whether a test that needs an external reference tool must run (CI sets
