@@ -14,13 +14,27 @@ pub struct Args {
 }
 
 pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
-    let jobs: Vec<JobInfo> = match paths.connect().and_then(|mut c| c.call(Request::List)) {
+    let mut client = match paths.connect() {
+        Ok(c) => c,
+        Err(e) => return failed(&e),
+    };
+    if let Err(e) = client.send(Request::List) {
+        return failed(&e);
+    }
+    if args.json {
+        // The daemon's array as it sent it: one line, nothing re-encoded.
+        return match client.recv_raw() {
+            Ok(raw) => {
+                println!("{}", raw.get());
+                Outcome::Success
+            }
+            Err(e) => failed(&e),
+        };
+    }
+    let jobs: Vec<JobInfo> = match client.recv() {
         Ok(j) => j,
         Err(e) => return failed(&e),
     };
-    if args.json {
-        return super::print_json(&jobs);
-    }
     let zones = SystemZones::from_env();
     let now = super::status::now_usec();
     let mut rows =

@@ -62,12 +62,25 @@ impl Client {
         let mut line = serde_json::to_vec(&Envelope { v: VERSION, req })
             .map_err(|e| ClientError::Garbled(e.to_string()))?;
         line.push(b'\n');
-        let r = self.reader.get_mut().write_all(&line);
-        r.map_err(|e| self.io(e))
+        let Err(e) = self.reader.get_mut().write_all(&line) else {
+            return Ok(());
+        };
+        // A daemon that refuses a peer answers before reading and
+        // closes; our write then fails, but its answer is there.
+        match self.recv_raw() {
+            Err(refused @ ClientError::Refused { .. }) => Err(refused),
+            _ => Err(self.io(e)),
+        }
     }
 
     /// Reads the next reply; a refusal becomes [`ClientError::Refused`].
     pub fn recv<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, ClientError> {
+        let raw = self.recv_raw()?;
+        serde_json::from_str(raw.get()).map_err(|e| ClientError::Garbled(e.to_string()))
+    }
+
+    /// Reads the next reply's payload as JSON text, unparsed.
+    pub fn recv_raw(&mut self) -> Result<Box<serde_json::value::RawValue>, ClientError> {
         let mut line = Vec::new();
         let n = self.reader.read_until(b'\n', &mut line);
         match n {
@@ -83,20 +96,14 @@ impl Client {
                 message: err.message,
             });
         }
-        serde_json::from_value(reply.ok.unwrap_or_default())
-            .map_err(|e| ClientError::Garbled(e.to_string()))
+        reply
+            .ok
+            .ok_or_else(|| ClientError::Garbled("a reply with neither ok nor err".into()))
     }
 
     /// One request, one reply.
     pub fn call<T: serde::de::DeserializeOwned>(&mut self, req: Request) -> Result<T, ClientError> {
-        if let Err(e) = self.send(req) {
-            // A daemon that refuses a peer answers before reading and
-            // closes; our write then fails, but its answer is there.
-            return match self.recv::<T>() {
-                Err(refused @ ClientError::Refused { .. }) => Err(refused),
-                _ => Err(e),
-            };
-        }
+        self.send(req)?;
         self.recv()
     }
 }

@@ -79,11 +79,13 @@ pub struct ReplyError {
     pub message: String,
 }
 
+/// A reply. `ok` stays serialized text end to end: the daemon writes it
+/// once, and a client that only prints it (`list --json`) never parses it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Reply {
     pub v: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ok: Option<serde_json::Value>,
+    pub ok: Option<Box<serde_json::value::RawValue>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub err: Option<ReplyError>,
 }
@@ -92,7 +94,9 @@ impl Reply {
     pub fn ok(value: impl Serialize) -> Reply {
         Reply {
             v: VERSION,
-            ok: Some(serde_json::to_value(value).unwrap_or(serde_json::Value::Null)),
+            // Serializing our own types cannot fail (no maps with
+            // non-string keys); `null` would be answered as "garbled".
+            ok: serde_json::value::to_raw_value(&value).ok(),
             err: None,
         }
     }
