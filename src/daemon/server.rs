@@ -13,6 +13,7 @@ use std::fs::File;
 use std::io::{Read as _, Seek as _, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use rustix::fs::FlockOperation;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
@@ -20,6 +21,9 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
 use crate::ipc::{self, ErrorCode, MAX_REQUEST, Reply, Request};
+
+/// How long a connection may sit without sending a request.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A request from a client, and where its replies go. The connection
 /// writes every reply sent here, in order, until the sender is dropped.
@@ -120,8 +124,9 @@ pub async fn accept_loop(listener: UnixListener, events: mpsc::UnboundedSender<I
     let me = rustix::process::geteuid().as_raw();
     loop {
         let Ok((stream, _)) = listener.accept().await else {
-            // EMFILE and the like: the daemon keeps serving those it has.
-            tokio::task::yield_now().await;
+            // EMFILE and the like: keep serving the connections we have
+            // and try again shortly, without spinning.
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
         let events = events.clone();
@@ -150,9 +155,13 @@ async fn serve(stream: UnixStream, events: mpsc::UnboundedSender<Incoming>) {
     let limit = u64::try_from(MAX_REQUEST).unwrap_or(u64::MAX);
     loop {
         let mut line = Vec::new();
-        match (&mut rd).take(limit).read_until(b'\n', &mut line).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
+        let mut capped = (&mut rd).take(limit);
+        let read = capped.read_until(b'\n', &mut line);
+        // A client that connects and says nothing does not keep its
+        // descriptor and task forever.
+        match tokio::time::timeout(IDLE_TIMEOUT, read).await {
+            Ok(Ok(0) | Err(_)) | Err(_) => return,
+            Ok(Ok(_)) => {}
         }
         if line.last() != Some(&b'\n') && line.len() >= MAX_REQUEST {
             let reply = Reply::err(
