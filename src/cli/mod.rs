@@ -106,7 +106,7 @@ pub enum Command {
     Status(status::Args),
     /// Start a job now; with --wait, wait for its result.
     RunNow(control::RunNowArgs),
-    /// Start a job (clears `stopped` and a start limit).
+    /// Start a job now (and clear `stopped`).
     Start(control::NameArg),
     /// Stop a job and keep it stopped until `start`.
     Stop(control::NameArg),
