@@ -240,31 +240,24 @@ impl Daemon {
         opts: Options,
     ) -> anyhow::Result<Daemon> {
         let timer = WallTimer::new().context("cannot create the wall-clock timer")?;
+        let slots = config
+            .jobs
+            .iter()
+            .map(|j| Slot::new(Arc::clone(j)))
+            .collect();
         let mut d = Daemon {
             opts,
             zones,
             mktime: MktimeState::default(),
             store,
-            slots: Vec::new(),
+            config,
+            slots,
             index: HashMap::new(),
             pids: HashMap::new(),
             lingering: Vec::new(),
             timer,
             started: Instant::now(),
-            config: Config {
-                path: PathBuf::new(),
-                log_namespace: None,
-                log_file_max: 0,
-                log_file_keep: 0,
-                jobs: Vec::new(),
-            },
         };
-        d.slots = config
-            .jobs
-            .iter()
-            .map(|j| Slot::new(Arc::clone(j)))
-            .collect();
-        d.config = config;
         d.reindex();
         Ok(d)
     }
@@ -981,6 +974,7 @@ impl Daemon {
             slot.signal_stop();
         }
         self.slots.retain(|s| !s.removed || s.run.is_some());
+        self.reindex();
         for job in &config.jobs {
             match self
                 .index

@@ -282,6 +282,13 @@ fn reload_adds_removes_changes_and_keeps_the_old_config_on_error() {
     d.wait_for("reloaded on SIGHUP: removed c");
     d.wait_for("c: finished");
     assert_eq!(d.list().len(), 1);
+    // Removing an idle job shifts the others: a changed job after it must
+    // still be found.
+    d.write_config("jobs:\n  x:\n    exec: ['true']\n    on_calendar: daily\n  b:\n    exec: ['true']\n    on_calendar: hourly\n");
+    assert_eq!(d.ok(&["reload"]), "added: x\n");
+    d.write_config("jobs:\n  b:\n    exec: ['true']\n    on_calendar: weekly\n");
+    assert_eq!(d.ok(&["reload"]), "removed: x\nchanged: b\n");
+    assert_eq!(d.job("b")["schedule"], serde_json::json!(["weekly"]));
 }
 
 #[test]
