@@ -514,3 +514,63 @@ fn list_table_uses_systemd_times() {
     assert!(row.ends_with(" ago  success"), "{out}");
     assert!(out.ends_with("\n1 jobs listed.\n"), "{out}");
 }
+
+#[test]
+fn sd_notify_ready_reloading_stopping() {
+    let mut d = Daemon::start("jobs: {}\n");
+    // READY=1 was awaited by the helper; a reload is bracketed.
+    d.ok(&["reload"]);
+    let reloading = d.next_notification();
+    assert!(
+        reloading.starts_with("RELOADING=1\nMONOTONIC_USEC="),
+        "{reloading:?}"
+    );
+    assert_eq!(d.next_notification(), "READY=1\n");
+    // A refused reload also ends with READY=1.
+    d.write_config("jobs: [\n");
+    assert_eq!(d.jobd(&["reload"]).status.code(), Some(1));
+    assert!(d.next_notification().starts_with("RELOADING=1"));
+    assert_eq!(d.next_notification(), "READY=1\n");
+    d.signal("TERM");
+    assert_eq!(d.next_notification(), "STOPPING=1\n");
+    assert!(d.wait_exit().success());
+}
+
+#[test]
+fn a_clock_step_is_noticed_and_schedules_replanned() {
+    if !is_root() {
+        eprintln!(
+            "a_clock_step_is_noticed_and_schedules_replanned: SKIPPED (setting the clock needs root)"
+        );
+        return;
+    }
+    let mut d =
+        Daemon::start("jobs:\n  nightly:\n    exec: ['true']\n    on_calendar: '*-*-* 04:00:00'\n");
+    let before = d.job("nightly")["next_run"].clone();
+    // Set the clock to what it reads: a step of a few microseconds, which
+    // the kernel reports to every cancel-on-set timer all the same.
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
+    rustix::time::clock_settime(rustix::time::ClockId::Realtime, now)
+        .expect("clock_settime as root");
+    d.wait_for("the system clock changed");
+    assert_eq!(d.job("nightly")["next_run"], before);
+    assert!(d.list().len() == 1, "the daemon keeps serving");
+}
+
+#[test]
+fn randomized_delay_spreads_each_elapse() {
+    let mut d = Daemon::start(
+        "jobs:\n  r:\n    exec: ['sh', '-c', 'date +%s.%N >> stamps']\n    on_calendar: '*:*:0/2'\n    randomized_delay: 1500ms\n",
+    );
+    d.wait_for_nth("r: finished", 3);
+    let stamps: Vec<f64> = std::fs::read_to_string(d.path("stamps"))
+        .expect("stamps")
+        .lines()
+        .map(|l| l.parse().expect("stamp"))
+        .collect();
+    // Each run lies within [elapse, elapse + 1.5 s] of an even second…
+    let offsets: Vec<f64> = stamps.iter().map(|s| s - (s / 2.0).floor() * 2.0).collect();
+    assert!(offsets.iter().all(|o| *o < 1.6), "{offsets:?}");
+    // …and three draws all under 50 ms would have odds of 1 in 27,000.
+    assert!(offsets.iter().any(|o| *o > 0.05), "{offsets:?}");
+}

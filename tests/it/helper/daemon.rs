@@ -19,6 +19,8 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub child: Option<Child>,
     lines: mpsc::Receiver<String>,
+    /// The daemon's `NOTIFY_SOCKET`, kept to see RELOADING/STOPPING.
+    notify: UnixDatagram,
     /// Every stderr line seen so far.
     pub log: Vec<String>,
 }
@@ -33,12 +35,13 @@ impl Daemon {
 
     /// Starts a daemon on the files already in `dir`.
     pub fn start_in(dir: tempfile::TempDir) -> Daemon {
-        let (child, lines) =
+        let (child, lines, notify) =
             spawn(dir.path()).unwrap_or_else(|log| panic!("daemon did not start:\n{log}"));
         Daemon {
             dir,
             child: Some(child),
             lines,
+            notify,
             log: Vec::new(),
         }
     }
@@ -130,6 +133,16 @@ impl Daemon {
         }
     }
 
+    /// Waits for the next `sd_notify` message; returns its text.
+    pub fn next_notification(&self) -> String {
+        self.notify
+            .set_read_timeout(Some(EVENT_TIMEOUT))
+            .expect("timeout");
+        let mut buf = [0u8; 4096];
+        let n = self.notify.recv(&mut buf).expect("an sd_notify message");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
     /// Sends `sig` (`TERM`, `KILL`, `HUP`, `INT`) to the daemon.
     pub fn signal(&self, sig: &str) {
         send(self.pid(), sig);
@@ -196,7 +209,7 @@ pub fn cli(dir: &Path) -> Command {
 
 /// Starts `jobd daemon` in `dir` and waits for READY=1 (or its exit).
 /// On failure, what it printed.
-pub fn spawn(dir: &Path) -> Result<(Child, mpsc::Receiver<String>), String> {
+pub fn spawn(dir: &Path) -> Result<(Child, mpsc::Receiver<String>, UnixDatagram), String> {
     let notify_path = dir.join(format!("notify-{}", std::process::id()));
     let _ = std::fs::remove_file(&notify_path);
     let notify = UnixDatagram::bind(&notify_path).expect("bind notify socket");
@@ -229,8 +242,7 @@ pub fn spawn(dir: &Path) -> Result<(Child, mpsc::Receiver<String>), String> {
                 .lines()
                 .any(|l| l == "READY=1")
         {
-            let _ = std::fs::remove_file(&notify_path);
-            return Ok((child, rx));
+            return Ok((child, rx, notify));
         }
         if let Ok(Some(status)) = child.try_wait() {
             let log: Vec<String> = rx.try_iter().collect();
