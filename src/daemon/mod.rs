@@ -572,7 +572,7 @@ impl Daemon {
                     slot.mono_at = Some((now + d, "active"));
                 }
                 self.pids.insert(sp.pid, i);
-                for (fd, _stream) in [(sp.stdout, "stdout"), (sp.stderr, "stderr")] {
+                for fd in [sp.stdout, sp.stderr] {
                     tokio::spawn(forward_output(def.name.clone(), sp.pid, fd));
                 }
                 Ok((sp.pid, invocation))
@@ -760,7 +760,7 @@ impl Daemon {
                 Reply::ok(runs)
             }
             (Request::RunNow { wait, .. }, Some(i)) => {
-                self.run_now(i, wait, reply, "manual");
+                self.run_now(i, wait, reply);
                 return;
             }
             (Request::Start { .. }, Some(i)) => {
@@ -768,7 +768,7 @@ impl Daemon {
                 slot.stopped = false;
                 slot.restart_at = None;
                 self.plan_elapse(i, now_usec());
-                self.run_now(i, false, reply, "manual");
+                self.run_now(i, false, reply);
                 return;
             }
             (Request::Stop { .. }, Some(i)) => {
@@ -783,7 +783,7 @@ impl Daemon {
                     self.stop(i, reply, true);
                 } else {
                     self.plan_elapse(i, now_usec());
-                    self.run_now(i, false, reply, "manual");
+                    self.run_now(i, false, reply);
                 }
                 return;
             }
@@ -792,13 +792,9 @@ impl Daemon {
         let _ = reply.send(r);
     }
 
-    fn run_now(
-        &mut self,
-        i: usize,
-        wait: bool,
-        reply: mpsc::UnboundedSender<Reply>,
-        trigger: &'static str,
-    ) {
+    /// A manual start (`run-now`, `start`, `restart`); with `wait`, the
+    /// client also gets the run's end.
+    fn run_now(&mut self, i: usize, wait: bool, reply: mpsc::UnboundedSender<Reply>) {
         let name = self.slots[i].def.name.clone();
         if let Some(run) = &mut self.slots[i].run {
             let _ = reply.send(Reply::ok(Started {
@@ -814,7 +810,7 @@ impl Daemon {
             return;
         }
         self.slots[i].restart_at = None;
-        match self.start(i, trigger, &[]) {
+        match self.start(i, "manual", &[]) {
             Ok((pid, invocation)) => {
                 let _ = reply.send(Reply::ok(Started {
                     name,
