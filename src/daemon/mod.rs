@@ -145,6 +145,8 @@ struct Active {
 /// A job and what the daemon knows of it.
 struct Slot {
     def: Arc<Job>,
+    /// `def`'s command as `PATH` found it at load.
+    program: Option<PathBuf>,
     /// Stopped by hand: no schedule, no restarts, until `start`.
     stopped: bool,
     /// The last run failed.
@@ -163,8 +165,9 @@ struct Slot {
 }
 
 impl Slot {
-    fn new(def: Arc<Job>) -> Slot {
+    fn new(def: Arc<Job>, program: Option<PathBuf>) -> Slot {
         Slot {
+            program,
             def,
             stopped: false,
             failed: false,
@@ -240,10 +243,11 @@ impl Daemon {
         opts: Options,
     ) -> anyhow::Result<Daemon> {
         let timer = WallTimer::new().context("cannot create the wall-clock timer")?;
+        let mut paths = HashMap::new();
         let slots = config
             .jobs
             .iter()
-            .map(|j| Slot::new(Arc::clone(j)))
+            .map(|j| Slot::new(Arc::clone(j), which_cached(&mut paths, j)))
             .collect();
         let mut d = Daemon {
             opts,
@@ -523,7 +527,7 @@ impl Daemon {
             exit_status: None,
             reason: None,
         };
-        match supervise::spawn(&def, &env) {
+        match supervise::spawn(&def, self.slots[i].program.as_deref(), &env) {
             Err(reason) => {
                 tracing::error!("{}: failed to start: {reason}", def.name);
                 self.record(|s| s.started(&def.name, &run));
@@ -971,6 +975,16 @@ impl Daemon {
         }
         self.slots.retain(|s| !s.removed || s.run.is_some());
         self.reindex();
+        // Commands are looked up in PATH again, as at start-up: a binary
+        // installed since is found after a reload.
+        let mut paths = HashMap::new();
+        for slot in &mut self.slots {
+            let def = new_names
+                .get(slot.def.name.as_str())
+                .copied()
+                .unwrap_or(&slot.def);
+            slot.program = which_cached(&mut paths, def);
+        }
         for job in &config.jobs {
             match self
                 .index
@@ -980,7 +994,8 @@ impl Daemon {
             {
                 None => {
                     report.added.push(job.name.clone());
-                    self.slots.push(Slot::new(Arc::clone(job)));
+                    let program = which_cached(&mut paths, job);
+                    self.slots.push(Slot::new(Arc::clone(job), program));
                     let i = self.slots.len() - 1;
                     self.reindex();
                     self.plan_elapse(i, now);
@@ -1081,6 +1096,25 @@ impl Daemon {
         }
         tracing::info!("jobd stopped");
     }
+}
+
+/// [`supervise::which`], once per (command, job `PATH`) within one load:
+/// 10,000 jobs running the same program cost one search.
+fn which_cached(
+    cache: &mut HashMap<(String, Option<String>), Option<PathBuf>>,
+    job: &Job,
+) -> Option<PathBuf> {
+    let path = job
+        .environment
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone());
+    let key = (job.argv.first().cloned().unwrap_or_default(), path);
+    cache
+        .entry(key)
+        .or_insert_with(|| supervise::which(job))
+        .clone()
 }
 
 fn exit_status(exit: Exit) -> ExitStatus {

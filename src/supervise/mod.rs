@@ -11,7 +11,9 @@
 pub mod signal;
 
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use rustix::process::{Pid, Signal, WaitOptions};
@@ -25,9 +27,39 @@ pub struct Spawned {
     pub stderr: OwnedFd,
 }
 
-/// Starts a job's command in a new process group. On failure, the reason
-/// in words (for `start-failed`).
-pub fn spawn(job: &Job, extra_env: &[(String, String)]) -> Result<Spawned, String> {
+/// Where `PATH` finds a job's command now (the job's `PATH` if its
+/// `environment` sets one, else the daemon's). `None` for a command with a
+/// `/`, or one not found. Looked up once per (re)load, as systemd does at
+/// unit load, so each run saves the search (one failed `execve` per `PATH`
+/// entry before the right one).
+pub fn which(job: &Job) -> Option<PathBuf> {
+    let name = job.argv.first()?;
+    if name.contains('/') {
+        return None;
+    }
+    let path = job
+        .environment
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| std::ffi::OsString::from(v))
+        .or_else(|| std::env::var_os("PATH"))?;
+    std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(name))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// Starts a job's command in a new process group; `resolved` is
+/// [`which`]'s answer from load time (if the file has gone since, `PATH`
+/// is searched again). On failure, the reason in words (`start-failed`).
+pub fn spawn(
+    job: &Job,
+    resolved: Option<&Path>,
+    extra_env: &[(String, String)],
+) -> Result<Spawned, String> {
     let Some((program, args)) = job.argv.split_first() else {
         return Err("exec is empty".into());
     };
@@ -46,16 +78,27 @@ pub fn spawn(job: &Job, extra_env: &[(String, String)]) -> Result<Spawned, Strin
             ));
         }
     }
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .current_dir(&job.working_directory)
-        .envs(job.environment.iter().map(|(k, v)| (k, v)))
-        .envs(extra_env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+    let command = |exe: &std::ffi::OsStr| {
+        let mut cmd = Command::new(exe);
+        cmd.arg0(program)
+            .args(args)
+            .current_dir(&job.working_directory)
+            .envs(job.environment.iter().map(|(k, v)| (k, v)))
+            .envs(extra_env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        cmd
+    };
+    let spawned = match resolved {
+        Some(exe) => match command(exe.as_os_str()).spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => command(program.as_ref()).spawn(),
+            other => other,
+        },
+        None => command(program.as_ref()).spawn(),
+    };
+    let mut child = spawned.map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => {
             format!("executable {program:?} not found (not in PATH, or no such file)")
         }

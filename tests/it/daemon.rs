@@ -574,3 +574,42 @@ fn randomized_delay_spreads_each_elapse() {
     // …and three draws all under 50 ms would have odds of 1 in 27,000.
     assert!(offsets.iter().any(|o| *o > 0.05), "{offsets:?}");
 }
+
+#[test]
+fn commands_are_found_in_path_even_when_installed_or_moved_later() {
+    let d = Daemon::start("jobs: {}\n");
+    let home = d.dir.path().display().to_string();
+    d.write_config(&format!(
+        "jobs:\n  late:\n    exec: jobd-test-late\n    type: oneshot\n    environment:\n      PATH: {home}/a:{home}/b:/usr/bin:/bin\n"
+    ));
+    d.ok(&["reload"]);
+    let out = d.jobd(&["run-now", "late", "--wait"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("result start-failed (executable \"jobd-test-late\" not found"),
+        "{}",
+        stdout(&out)
+    );
+    let install = |dir: &str| {
+        std::fs::create_dir_all(d.path(dir)).expect("mkdir");
+        let f = d.path(&format!("{dir}/jobd-test-late"));
+        std::fs::write(&f, format!("#!/bin/sh\necho {dir} > where\n")).expect("write");
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    };
+    // Installed after the daemon read its config: found without a reload.
+    install("b");
+    d.ok(&["run-now", "late", "--wait"]);
+    assert_eq!(
+        std::fs::read_to_string(d.path("where")).expect("where"),
+        "b\n"
+    );
+    // Found at load, then moved to another PATH entry: found there.
+    d.ok(&["reload"]);
+    std::fs::remove_file(d.path("b/jobd-test-late")).expect("rm");
+    install("a");
+    d.ok(&["run-now", "late", "--wait"]);
+    assert_eq!(
+        std::fs::read_to_string(d.path("where")).expect("where"),
+        "a\n"
+    );
+}
