@@ -154,6 +154,12 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
             );
         }
     }
+    if !s.log.is_empty() {
+        o.push('\n');
+        for line in &s.log {
+            let _ = writeln!(o, "{line}");
+        }
+    }
     print!("{o}");
     Outcome::Success
 }

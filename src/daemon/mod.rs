@@ -147,6 +147,8 @@ struct Slot {
     def: Arc<Job>,
     /// `def`'s command as `PATH` found it at load.
     program: Option<PathBuf>,
+    /// The job's last output lines.
+    tail: Tail,
     /// Stopped by hand: no schedule, no restarts, until `start`.
     stopped: bool,
     /// The last run failed.
@@ -168,6 +170,7 @@ impl Slot {
     fn new(def: Arc<Job>, program: Option<PathBuf>) -> Slot {
         Slot {
             program,
+            tail: Tail::default(),
             def,
             stopped: false,
             failed: false,
@@ -577,7 +580,8 @@ impl Daemon {
                 }
                 self.pids.insert(sp.pid, i);
                 for fd in [sp.stdout, sp.stderr] {
-                    tokio::spawn(forward_output(def.name.clone(), sp.pid, fd));
+                    let tail = Arc::clone(&self.slots[i].tail);
+                    tokio::spawn(forward_output(def.name.clone(), sp.pid, fd, tail));
                 }
                 Ok((sp.pid, invocation))
             }
@@ -944,6 +948,13 @@ impl Daemon {
             now_usec: now,
             run_start_usec: slot.run.as_ref().map(|r| r.start_usec),
             run_trigger: slot.run.as_ref().map(|r| r.trigger.to_owned()),
+            log: slot
+                .tail
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .cloned()
+                .collect(),
         }
     }
 
@@ -1173,7 +1184,15 @@ fn notify_reloading() {
 /// Copies a job's output to the daemon's stderr as `NAME[PID]: line`
 /// (until the journal writer replaces it). Lines are cut at 64 KiB so a
 /// job printing without newlines cannot grow the daemon's memory.
-async fn forward_output(name: String, pid: u32, fd: std::os::fd::OwnedFd) {
+/// The last lines a job printed, for `status` (until the journal serves
+/// them). Shared with the job's output readers.
+type Tail = Arc<std::sync::Mutex<std::collections::VecDeque<String>>>;
+
+/// Lines `status` shows, and the most of each line it keeps.
+const TAIL_LINES: usize = 10;
+const TAIL_LINE_BYTES: usize = 1024;
+
+async fn forward_output(name: String, pid: u32, fd: std::os::fd::OwnedFd, tail: Tail) {
     let Ok(rx) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
         return;
     };
@@ -1191,7 +1210,30 @@ async fn forward_output(name: String, pid: u32, fd: std::os::fd::OwnedFd) {
                 if line.last() == Some(&b'\n') {
                     line.pop();
                 }
-                eprintln!("{name}[{pid}]: {}", String::from_utf8_lossy(&line));
+                let text = String::from_utf8_lossy(&line);
+                let shown = format!("{name}[{pid}]: {text}");
+                let mut kept = shown.clone();
+                if kept.len() > TAIL_LINE_BYTES {
+                    let mut cut = TAIL_LINE_BYTES;
+                    while !kept.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    kept.truncate(cut);
+                }
+                {
+                    // A poisoned lock only means another reader panicked
+                    // mid-push; the deque itself is still whole.
+                    let mut t = tail
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if t.len() == TAIL_LINES {
+                        t.pop_front();
+                    }
+                    t.push_back(kept);
+                }
+                // Kept first, printed second: whoever sees the line can
+                // find it in `status`.
+                eprintln!("{shown}");
             }
         }
     }

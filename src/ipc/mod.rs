@@ -192,6 +192,8 @@ pub struct StatusInfo {
     /// The run in progress.
     pub run_start_usec: Option<i64>,
     pub run_trigger: Option<String>,
+    /// The job's last output lines (at most 10), oldest first.
+    pub log: Vec<String>,
 }
 
 /// One process of a running job's tree.

@@ -613,3 +613,23 @@ fn commands_are_found_in_path_even_when_installed_or_moved_later() {
         "a\n"
     );
 }
+
+#[test]
+fn status_shows_the_last_ten_lines() {
+    let mut d = Daemon::start(
+        "jobs:\n  talk:\n    description: Count to twelve.\n    exec: ['sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo line $i; done']\n    type: oneshot\n",
+    );
+    d.ok(&["run-now", "talk", "--wait"]);
+    d.wait_for("]: line 12");
+    let out = d.ok(&["status", "talk"]);
+    assert!(out.starts_with("○ talk - Count to twelve.\n"), "{out}");
+    assert!(out.contains("   Last run: "), "{out}");
+    assert!(
+        out.contains("; result success (status 0); trigger manual"),
+        "{out}"
+    );
+    let log: Vec<&str> = out.lines().filter(|l| l.starts_with("talk[")).collect();
+    assert_eq!(log.len(), 10, "{out}");
+    assert!(!out.contains("]: line 2\n"), "{out}");
+    assert!(out.contains("]: line 12\n"), "{out}");
+}
