@@ -772,10 +772,7 @@ impl Daemon {
                 return;
             }
             (Request::Start { .. }, Some(i)) => {
-                let slot = &mut self.slots[i];
-                slot.stopped = false;
-                slot.restart_at = None;
-                self.plan_elapse(i, now_usec());
+                self.resume(i);
                 self.run_now(i, false, reply);
                 return;
             }
@@ -784,13 +781,11 @@ impl Daemon {
                 return;
             }
             (Request::Restart { .. }, Some(i)) => {
-                let slot = &mut self.slots[i];
-                slot.stopped = false;
-                slot.restart_at = None;
-                if slot.run.is_some() {
+                if self.slots[i].run.is_some() {
+                    self.slots[i].stopped = false;
                     self.stop(i, reply, true);
                 } else {
-                    self.plan_elapse(i, now_usec());
+                    self.resume(i);
                     self.run_now(i, false, reply);
                 }
                 return;
@@ -798,6 +793,13 @@ impl Daemon {
             (_, None) => Reply::err(ErrorCode::BadRequest, "request needs a job name"),
         };
         let _ = reply.send(r);
+    }
+
+    /// Undoes `stop`: the job's schedule applies again.
+    fn resume(&mut self, i: usize) {
+        self.slots[i].stopped = false;
+        self.slots[i].restart_at = None;
+        self.plan_elapse(i, now_usec());
     }
 
     /// A manual start (`run-now`, `start`, `restart`); with `wait`, the

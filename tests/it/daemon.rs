@@ -633,3 +633,30 @@ fn status_shows_the_last_ten_lines() {
     assert!(!out.contains("]: line 2\n"), "{out}");
     assert!(out.contains("]: line 12\n"), "{out}");
 }
+
+#[test]
+fn stop_start_and_restart() {
+    let mut d = Daemon::start(
+        "jobs:\n  srv:\n    exec: sleep 300\n  tick:\n    exec: ['true']\n    on_calendar: hourly\n",
+    );
+    let first = d.job("srv")["pid"].clone();
+    assert!(first.is_u64(), "{first}");
+    let out = d.ok(&["restart", "srv"]);
+    assert!(out.starts_with("Restarting srv"), "{out}");
+    d.wait_for_nth("srv: started", 2);
+    let second = d.job("srv")["pid"].clone();
+    assert!(second.is_u64() && second != first, "{first} -> {second}");
+    assert_eq!(d.job("srv")["state"], "running");
+    // A stopped scheduled job has no next run; start runs it and brings
+    // the schedule back.
+    d.ok(&["stop", "tick"]);
+    assert_eq!(d.job("tick")["state"], "stopped");
+    assert!(d.job("tick")["next_run"].is_null());
+    let out = d.ok(&["start", "tick"]);
+    assert!(out.starts_with("Started tick (pid "), "{out}");
+    d.wait_for("tick: finished");
+    let tick = d.job("tick");
+    assert!(tick["next_run"].is_string(), "{tick}");
+    assert_eq!(tick["last_result"], "success");
+    assert_eq!(d.history("tick")[0]["trigger"], "manual");
+}
