@@ -1,4 +1,5 @@
-//! The system time-zone database, read the way glibc and systemd read it.
+//! The system time-zone database, read the way glibc and systemd read it,
+//! and the system clock ([`now_usec`]).
 //!
 //! - The local zone follows glibc's `tzset(3)`: `$TZ` unset means
 //!   `/etc/localtime`; empty means UTC; a leading `:` is dropped; a name is a
@@ -14,6 +15,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use crate::calendar::{Zone, ZoneSource};
+
+/// The real-time clock in µs since the epoch (0 before 1970). The one
+/// place jobd reads it; pure code takes "now" as a parameter.
+pub fn now_usec() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
 
 /// Where TZif files live (glibc's and systemd's `TZDIR`).
 pub const ZONEINFO: &str = "/usr/share/zoneinfo";

@@ -8,13 +8,12 @@
 //! one systemd-analyze process has one, so results match it exactly.
 
 use std::io::{self, Write as _};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
 use super::Outcome;
 use crate::calendar::{self, CalendarSpec, MktimeState, ZoneSource, timestamp};
-use crate::tzdb::SystemZones;
+use crate::tzdb::{SystemZones, now_usec};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -45,12 +44,6 @@ enum JsonLine<'a> {
         expr: &'a str,
         error: String,
     },
-}
-
-fn now_usec() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
 /// The elapses of `spec` after `base`: up to `n`, fewer if it ends.

@@ -36,7 +36,7 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
         Err(e) => return failed(&e),
     };
     let zones = SystemZones::from_env();
-    let now = super::status::now_usec();
+    let now = crate::tzdb::now_usec();
     let mut rows =
         vec![["NAME", "TYPE", "STATE", "NEXT", "LEFT", "LAST", "RESULT"].map(String::from)];
     for j in &jobs {

@@ -1,7 +1,6 @@
 //! `jobd status NAME`: like `systemctl --user status`.
 
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Outcome, PathArgs, failed};
 use crate::calendar::ZoneSource as _;
@@ -16,12 +15,6 @@ pub struct Args {
     /// One JSON object.
     #[arg(long)]
     json: bool,
-}
-
-pub fn now_usec() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
 fn bytes(n: u64) -> String {

@@ -122,6 +122,15 @@ pub struct Job {
 }
 
 impl Job {
+    /// A variable the job's `environment` sets (the last one wins).
+    pub fn env_var(&self, name: &str) -> Option<&str> {
+        self.environment
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The schedule as written, for `list`.
     pub fn schedule_texts(&self) -> Vec<String> {
         let mut out: Vec<String> = self.schedules.iter().map(|s| s.text.clone()).collect();

@@ -26,7 +26,7 @@ mod timer;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use tokio::io::AsyncBufReadExt as _;
@@ -42,7 +42,7 @@ use crate::ipc::{
 use crate::schedule;
 use crate::state::{ExitStatus, Run, Store};
 use crate::supervise::{self, Exit, signal as signame};
-use crate::tzdb::SystemZones;
+use crate::tzdb::{SystemZones, now_usec};
 use server::Incoming;
 use timer::{Wake, WallTimer};
 
@@ -96,12 +96,6 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
         drop(bound);
         Ok(())
     })
-}
-
-fn now_usec() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
 fn invocation_id() -> String {
@@ -1117,12 +1111,7 @@ fn which_cached(
     cache: &mut HashMap<(String, Option<String>), Option<PathBuf>>,
     job: &Job,
 ) -> Option<PathBuf> {
-    let path = job
-        .environment
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.clone());
+    let path = job.env_var("PATH").map(str::to_owned);
     let key = (job.argv.first().cloned().unwrap_or_default(), path);
     cache
         .entry(key)

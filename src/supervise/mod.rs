@@ -38,11 +38,8 @@ pub fn which(job: &Job) -> Option<PathBuf> {
         return None;
     }
     let path = job
-        .environment
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| std::ffi::OsString::from(v))
+        .env_var("PATH")
+        .map(std::ffi::OsString::from)
         .or_else(|| std::env::var_os("PATH"))?;
     std::env::split_paths(&path)
         .filter(|dir| dir.is_absolute())

@@ -205,20 +205,25 @@ fn overlapping_elapse_is_skipped_and_logged() {
 #[test]
 fn persistent_job_catches_up_after_a_restart() {
     // One elapse, a few seconds from now, that falls while jobd is down.
-    let at = (std::time::SystemTime::now() + Duration::from_secs(3))
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("time")
-        .as_secs();
-    let at = chrono_free_utc(at);
+    const SEC: i64 = 1_000_000;
+    let at_usec = (jobd::tzdb::now_usec() / SEC + 3) * SEC;
+    // `Wed 2026-11-25 14:00:05 UTC`: systemd's timestamp form is also a
+    // valid calendar expression.
+    let at = jobd::calendar::timestamp::format_utc(at_usec);
     let config = format!(
-        "jobs:\n  p:\n    exec: ['true']\n    on_calendar: '{at} UTC'\n    persistent: true\n  np:\n    exec: ['true']\n    on_calendar: '{at} UTC'\n"
+        "jobs:\n  p:\n    exec: ['true']\n    on_calendar: '{at}'\n    persistent: true\n  np:\n    exec: ['true']\n    on_calendar: '{at}'\n"
     );
     let d = Daemon::start(&config);
     d.ok(&["run-now", "p", "--wait"]);
     d.ok(&["run-now", "np", "--wait"]);
     let dir = d.stop();
     // Time must pass here: the elapse has to fall while no daemon runs.
-    std::thread::sleep(Duration::from_millis(3500));
+    let left = at_usec + SEC / 5 - jobd::tzdb::now_usec();
+    assert!(
+        left > SEC / 5,
+        "the elapse passed while the first daemon ran"
+    );
+    std::thread::sleep(Duration::from_micros(left.unsigned_abs()));
     let mut d = Daemon::start_in(dir);
     d.wait_for("p: finished");
     let p = d.history("p");
@@ -232,15 +237,6 @@ fn persistent_job_catches_up_after_a_restart() {
         serde_json::Value::Null,
         "the one elapse is past"
     );
-}
-
-/// `YYYY-MM-DD HH:MM:SS` for a Unix time, in UTC.
-fn chrono_free_utc(t: u64) -> String {
-    let out = std::process::Command::new("date")
-        .args(["-u", "-d", &format!("@{t}"), "+%Y-%m-%d %H:%M:%S"])
-        .output()
-        .expect("date");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 #[test]
