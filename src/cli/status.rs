@@ -80,7 +80,16 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
         ),
         None => String::new(),
     };
-    let _ = writeln!(o, "      State: {}{since}", j.state);
+    let detail = match (s.restart_usec, s.start_limit_hit) {
+        (Some(t), _) => format!(
+            " (restart {}: {})",
+            j.restarts + 1,
+            timestamp::format_relative(t, now)
+        ),
+        (None, true) => format!(" (start limit hit; `jobd start {}` to try again)", j.name),
+        (None, false) => String::new(),
+    };
+    let _ = writeln!(o, "      State: {}{detail}{since}", j.state);
     if !j.schedule.is_empty() {
         let _ = writeln!(o, "   Schedule: {}", j.schedule.join("; "));
     }
@@ -134,6 +143,19 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
         }
     }
     let _ = writeln!(o, "   Restarts: {}", j.restarts);
+    match &s.cgroup {
+        Some(c) => {
+            let _ = writeln!(o, "     CGroup: {c}");
+        }
+        None if !s.processes.is_empty() => {
+            let _ = writeln!(
+                o,
+                "      Group: process group {} (no delegated cgroup: held by process group and subreaping)",
+                j.pid.or(s.processes.first().map(|p| p.pid)).unwrap_or(0)
+            );
+        }
+        None => {}
+    }
     if !s.processes.is_empty() {
         let _ = writeln!(o, "    Process tree:");
         for p in &s.processes {

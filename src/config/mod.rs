@@ -619,6 +619,20 @@ impl Validator<'_> {
                 }
             }
         };
+        // systemd refuses the same (service_verify): a oneshot restarted
+        // on success would run again the moment it ends, for ever.
+        if kind == JobType::Oneshot
+            && matches!(restart, Restart::Always | Restart::OnSuccess)
+            && let Some(r) = &raw.restart
+        {
+            self.error(
+                &r.referenced,
+                format!(
+                    "restart {:?} is not allowed for a oneshot job (it would run again as soon as it ends); use on-failure or on-abnormal, or type: simple",
+                    r.value
+                ),
+            );
+        }
         let restart_sec = self.opt_span(
             raw.restart_sec.as_ref(),
             "restart_sec",

@@ -35,12 +35,14 @@ use tokio::sync::mpsc;
 
 use crate::calendar::timestamp;
 use crate::calendar::{MktimeState, ZoneSource as _};
-use crate::config::{self, Config, Env, Job, JobType, Restart};
+use crate::config::{self, Config, Env, Job, JobType};
 use crate::ipc::{
     ErrorCode, Finished, JobInfo, ProcessInfo, ReloadReport, Reply, Request, Started, StatusInfo,
 };
 use crate::schedule;
 use crate::state::{ExitStatus, Run, Store};
+use crate::supervise::policy::{self, Cause, Policy, RunResult, Tracker};
+use crate::supervise::scope::{Containment, Scope};
 use crate::supervise::{self, Exit, signal as signame};
 use crate::tzdb::{SystemZones, now_usec};
 use server::Incoming;
@@ -72,6 +74,18 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
             "cannot become a child subreaper ({e}); orphans of jobs will not be reaped by jobd"
         );
     }
+    let (containment, why) = Containment::detect();
+    if let Some(why) = why {
+        tracing::warn!("{why}");
+    }
+    match &containment {
+        Containment::Cgroup(dir) => {
+            tracing::info!("jobs run in cgroups under {}", dir.display());
+        }
+        Containment::ProcessGroup => {
+            tracing::info!("no delegated cgroup: jobs are held by process groups and subreaping");
+        }
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -91,7 +105,7 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
         .context("cannot use the socket")?;
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(server::accept_loop(listener, tx));
-        let mut daemon = Daemon::new(config, zones, store, opts.clone())?;
+        let mut daemon = Daemon::new(config, zones, store, opts.clone(), containment)?;
         daemon.run(rx).await;
         drop(bound);
         Ok(())
@@ -121,19 +135,26 @@ struct Active {
     pid: u32,
     invocation: String,
     start_usec: i64,
+    started: Instant,
     trigger: &'static str,
+    /// The run's processes (process group, or cgroup).
+    scope: Scope,
     timeout_at: Option<Instant>,
-    /// SIGKILL to the group at this time (after a stop or a timeout).
+    /// SIGKILL to the whole run at this time (after a stop signal).
     kill_at: Option<Instant>,
     stop_requested: bool,
+    /// The run's `timeout` passed, or a stop needed SIGKILL: `timeout`.
     timed_out: bool,
+    /// The main process ended (result, and when); what is left of the
+    /// run is being stopped, and the run ends when nothing is.
+    ended: Option<(RunResult, ExitStatus, Instant)>,
     /// `run-now --wait` clients.
     waiters: Vec<mpsc::UnboundedSender<Reply>>,
     /// `stop` clients, answered when the run has ended.
     stop_waiters: Vec<mpsc::UnboundedSender<Reply>>,
     /// Start again once this run has ended (`restart`, or a reload that
-    /// changed a running daemon).
-    restart_after: bool,
+    /// changed a running daemon), with this trigger.
+    restart_after: Option<(&'static str, Cause)>,
 }
 
 /// A job and what the daemon knows of it.
@@ -155,7 +176,8 @@ struct Slot {
     /// The next relative trigger (`on_active`, `on_startup`).
     mono_at: Option<(Instant, &'static str)>,
     restart_at: Option<Instant>,
-    restarts: u32,
+    /// Restarts, back-off, start limit, failure streaks.
+    tracker: Tracker,
     /// Removed by a reload; dropped once its run ends.
     removed: bool,
 }
@@ -173,7 +195,7 @@ impl Slot {
             fire_at: None,
             mono_at: None,
             restart_at: None,
-            restarts: 0,
+            tracker: Tracker::default(),
             removed: false,
         }
     }
@@ -186,36 +208,32 @@ impl Slot {
         self.restart_at = None;
     }
 
-    /// Sends the stop signal to the running job's group (once) and plans
-    /// the SIGKILL after `stop_timeout`. False if nothing is running.
-    fn signal_stop(&mut self) -> bool {
+    /// Sends the stop signal to the whole run (once) and plans the
+    /// SIGKILL after `stop_timeout`. False if nothing is running.
+    fn signal_stop(&mut self, mains: &HashMap<u32, usize>) -> bool {
         let Some(run) = &mut self.run else {
             return false;
         };
         if !run.stop_requested {
             run.stop_requested = true;
-            supervise::signal_group(run.pid, self.def.stop_signal);
-            run.kill_at = Some(Instant::now() + self.def.stop_timeout);
+            run.scope
+                .signal(self.def.stop_signal, &|p| mains.contains_key(&p));
+            let at = Instant::now() + self.def.stop_timeout;
+            run.kill_at = Some(run.kill_at.map_or(at, |k| k.min(at)));
         }
         true
     }
 
     fn state(&self) -> &'static str {
         match &self.run {
-            Some(r) if r.stop_requested || r.timed_out => "stopping",
+            Some(r) if r.stop_requested || r.timed_out || r.ended.is_some() => "stopping",
             Some(_) => "running",
             None if self.restart_at.is_some() => "restarting",
             None if self.stopped => "stopped",
-            None if self.failed => "failed",
+            None if self.failed || self.tracker.limit_hit => "failed",
             None => "idle",
         }
     }
-}
-
-/// A group left behind by a job's main process, to be killed at a time.
-struct Lingering {
-    pgid: u32,
-    kill_at: Instant,
 }
 
 struct Daemon {
@@ -226,8 +244,11 @@ struct Daemon {
     config: Config,
     slots: Vec<Slot>,
     index: HashMap<String, usize>,
+    /// Main process pid → slot.
     pids: HashMap<u32, usize>,
-    lingering: Vec<Lingering>,
+    /// Runs whose main process ended and whose leftovers are stopping.
+    finishing: usize,
+    containment: Containment,
     timer: WallTimer,
     started: Instant,
 }
@@ -238,6 +259,7 @@ impl Daemon {
         zones: SystemZones,
         store: Store,
         opts: Options,
+        containment: Containment,
     ) -> anyhow::Result<Daemon> {
         let timer = WallTimer::new().context("cannot create the wall-clock timer")?;
         let mut paths = HashMap::new();
@@ -255,7 +277,8 @@ impl Daemon {
             slots,
             index: HashMap::new(),
             pids: HashMap::new(),
-            lingering: Vec::new(),
+            finishing: 0,
+            containment,
             timer,
             started: Instant::now(),
         };
@@ -359,9 +382,9 @@ impl Daemon {
                     "{}: an elapse was missed while jobd was down; running it now (persistent)",
                     def.name
                 );
-                let _ = self.start(i, "persistent", &[]);
+                let _ = self.start(i, "persistent", &[], Cause::Other);
             } else if def.kind == JobType::Simple {
-                let _ = self.start(i, "startup", &[]);
+                let _ = self.start(i, "startup", &[], Cause::Other);
             }
         }
     }
@@ -386,9 +409,7 @@ impl Daemon {
                 s.run.as_ref().and_then(|r| r.kill_at),
             ]
         });
-        jobs.flatten()
-            .chain(self.lingering.iter().map(|l| l.kill_at))
-            .min()
+        jobs.flatten().min()
     }
 
     fn on_wall(&mut self, wake: std::io::Result<Wake>) {
@@ -433,7 +454,7 @@ impl Daemon {
             );
             return;
         }
-        let _ = self.start(i, trigger, &[]);
+        let _ = self.start(i, trigger, &[], Cause::Other);
     }
 
     fn on_mono(&mut self) {
@@ -454,48 +475,42 @@ impl Daemon {
             }
             if self.slots[i].restart_at.is_some_and(|t| t <= now) {
                 self.slots[i].restart_at = None;
-                self.slots[i].restarts += 1;
-                let _ = self.start(i, "restart", &[]);
+                let _ = self.start(i, "restart", &[], Cause::Restart);
             }
+            let pids = &self.pids;
+            let known = |p: u32| pids.contains_key(&p);
             let slot = &mut self.slots[i];
-            let name = slot.def.name.clone();
+            let name = &slot.def.name;
             let stop_signal = slot.def.stop_signal;
             let stop_timeout = slot.def.stop_timeout;
-            if let Some(run) = &mut slot.run {
-                if run.timeout_at.is_some_and(|t| t <= now) {
-                    run.timeout_at = None;
+            let Some(run) = &mut slot.run else {
+                continue;
+            };
+            if run.timeout_at.is_some_and(|t| t <= now) {
+                run.timeout_at = None;
+                run.timed_out = true;
+                tracing::warn!(
+                    "{name}: run {} timed out; sending {} to all its processes",
+                    run.invocation,
+                    signame::name(stop_signal)
+                );
+                run.scope.signal(stop_signal, &known);
+                run.kill_at = Some(now + stop_timeout);
+            }
+            if run.kill_at.is_some_and(|t| t <= now) {
+                run.kill_at = None;
+                if run.ended.is_none() {
+                    // systemd's result for a stop that needed SIGKILL.
                     run.timed_out = true;
-                    tracing::warn!(
-                        "{name}: run {} timed out; sending {} to its process group",
-                        run.invocation,
-                        signame::name(stop_signal)
-                    );
-                    supervise::signal_group(run.pid, stop_signal);
-                    run.kill_at = Some(now + stop_timeout);
                 }
-                if run.kill_at.is_some_and(|t| t <= now) {
-                    run.kill_at = None;
-                    tracing::warn!(
-                        "{name}: still running {} after the stop signal; sending SIGKILL",
-                        crate::calendar::timespan::format(stop_timeout)
-                    );
-                    supervise::signal_group(run.pid, 9);
-                }
+                tracing::warn!(
+                    "{name}: processes still there {} after the stop signal; sending SIGKILL",
+                    crate::calendar::timespan::format(stop_timeout)
+                );
+                run.scope.kill(&known);
             }
         }
-        self.lingering.retain(|l| {
-            if l.kill_at > now {
-                return true;
-            }
-            if supervise::group_alive(l.pgid) {
-                tracing::warn!(
-                    "process group {} still alive after its job ended; sending SIGKILL",
-                    l.pgid
-                );
-                supervise::signal_group(l.pgid, 9);
-            }
-            false
-        });
+        self.check_finishing();
     }
 
     /// Starts slot `i` now. On failure the run is recorded as
@@ -505,6 +520,7 @@ impl Daemon {
         i: usize,
         trigger: &'static str,
         extra_env: &[(String, String)],
+        cause: Cause,
     ) -> Result<(u32, String), (String, String)> {
         let invocation = invocation_id();
         let def = Arc::clone(&self.slots[i].def);
@@ -514,6 +530,11 @@ impl Daemon {
         ];
         env.extend_from_slice(extra_env);
         let start_usec = now_usec();
+        let now = Instant::now();
+        let policy = Policy::of(&def);
+        self.slots[i]
+            .tracker
+            .started(&policy, now - self.started, cause);
         let mut run = Run {
             invocation: invocation.clone(),
             trigger: trigger.to_owned(),
@@ -524,7 +545,20 @@ impl Daemon {
             exit_status: None,
             reason: None,
         };
-        match supervise::spawn(&def, self.slots[i].program.as_deref(), &env) {
+        let spawned = self
+            .containment
+            .prepare(&def.name)
+            .map_err(|e| format!("cannot create the job's cgroup: {e}"))
+            .and_then(|cgroup| {
+                supervise::spawn(
+                    &def,
+                    self.slots[i].program.as_deref(),
+                    &env,
+                    cgroup.as_deref(),
+                )
+                .map(|sp| (sp, cgroup))
+            });
+        match spawned {
             Err(reason) => {
                 tracing::error!("{}: failed to start: {reason}", def.name);
                 self.record(|s| s.started(&def.name, &run));
@@ -540,10 +574,19 @@ impl Daemon {
                     )
                 });
                 self.slots[i].failed = true;
-                self.after_failure(i, "start-failed");
+                let decision = self.slots[i].tracker.exited(
+                    &policy,
+                    now - self.started,
+                    Duration::ZERO,
+                    RunResult::StartFailed,
+                    false,
+                );
+                // Never straight from here: a command that cannot start
+                // would recurse. The restart goes through the loop.
+                self.after_decision(i, decision, RunResult::StartFailed, false);
                 Err((invocation, reason))
             }
-            Ok(sp) => {
+            Ok((sp, cgroup)) => {
                 run.pid = Some(sp.pid);
                 self.record(|s| s.started(&def.name, &run));
                 tracing::info!(
@@ -551,20 +594,26 @@ impl Daemon {
                     def.name,
                     sp.pid
                 );
-                let now = Instant::now();
                 let slot = &mut self.slots[i];
                 slot.run = Some(Active {
                     pid: sp.pid,
                     invocation: invocation.clone(),
                     start_usec,
+                    started: now,
                     trigger,
+                    scope: Scope {
+                        pgid: sp.pid,
+                        invocation: invocation.clone(),
+                        cgroup,
+                    },
                     timeout_at: def.timeout.map(|t| now + t),
                     kill_at: None,
                     stop_requested: false,
                     timed_out: false,
+                    ended: None,
                     waiters: Vec::new(),
                     stop_waiters: Vec::new(),
-                    restart_after: false,
+                    restart_after: None,
                 });
                 if let Some(d) = def.on_active
                     && def.enabled
@@ -591,7 +640,46 @@ impl Daemon {
         }
     }
 
-    fn after_failure(&mut self, i: usize, result: &str) {
+    /// Acts on the restart policy's decision for slot `i`'s ended run;
+    /// `restart_now` allows an immediate start (never from inside `start`).
+    fn after_decision(
+        &mut self,
+        i: usize,
+        d: policy::Decision,
+        result: RunResult,
+        restart_now: bool,
+    ) {
+        let def = Arc::clone(&self.slots[i].def);
+        if d.limit_hit {
+            tracing::error!(
+                "{}: start limit hit ({} starts within {}): not restarted until `jobd start {}`",
+                def.name,
+                def.start_limit_burst,
+                crate::calendar::timespan::format(def.start_limit_interval),
+                def.name
+            );
+        }
+        if let Some(delay) = d.restart_in {
+            let n = self.slots[i].tracker.restarts.saturating_add(1);
+            if delay.is_zero() && restart_now {
+                tracing::info!("{}: restarting now (restart {n})", def.name);
+                let _ = self.start(i, "restart", &[], Cause::Restart);
+            } else {
+                tracing::info!(
+                    "{}: restarting in {} (restart {n})",
+                    def.name,
+                    crate::calendar::timespan::format(delay)
+                );
+                self.slots[i].restart_at = Some(Instant::now() + delay);
+            }
+        }
+        if d.on_failure {
+            self.on_failure(i, result.as_str());
+        }
+    }
+
+    /// Starts the `on_failure` jobs of slot `i`.
+    fn on_failure(&mut self, i: usize, result: &str) {
         let def = Arc::clone(&self.slots[i].def);
         for other in &def.on_failure {
             let Some(&j) = self.index.get(other) else {
@@ -608,104 +696,148 @@ impl Daemon {
                 ("JOBD_FAILED_JOB".to_owned(), def.name.clone()),
                 ("JOBD_RESULT".to_owned(), result.to_owned()),
             ];
-            let _ = self.start(j, "on-failure", &env);
+            let _ = self.start(j, "on-failure", &env, Cause::Other);
         }
     }
 
+    /// The one place exit statuses arrive: every ended child of the
+    /// daemon, job or adopted orphan.
     fn reap(&mut self) {
         for (pid, exit) in supervise::reap() {
             if let Some(i) = self.pids.remove(&pid) {
-                self.finished(i, exit);
+                self.main_exited(i, exit);
             }
         }
+        self.check_finishing();
     }
 
-    /// The main process of slot `i` ended with `exit`.
-    fn finished(&mut self, i: usize, exit: Exit) {
-        let Some(run) = self.slots[i].run.take() else {
+    /// The main process of slot `i` ended with `exit`: the result is
+    /// known and recorded; whatever else is left of the run is stopped
+    /// the same way (stop signal, SIGKILL after `stop_timeout`).
+    fn main_exited(&mut self, i: usize, exit: Exit) {
+        let def = Arc::clone(&self.slots[i].def);
+        let pids = &self.pids;
+        let known = |p: u32| pids.contains_key(&p);
+        let Some(run) = &mut self.slots[i].run else {
             return;
         };
-        let def = Arc::clone(&self.slots[i].def);
         let end = now_usec();
-        let (result, status) = match exit {
-            _ if run.timed_out => ("timeout", exit_status(exit)),
-            Exit::Code(0) => ("success", exit_status(exit)),
-            Exit::Code(_) => ("exit-code", exit_status(exit)),
-            // A stop asked for ends cleanly if the stop signal ended it.
-            Exit::Signal(s) if run.stop_requested && s == def.stop_signal => {
-                ("success", exit_status(exit))
-            }
-            Exit::Signal(_) => ("signal", exit_status(exit)),
-        };
+        let stopped_with = run.stop_requested.then_some(def.stop_signal);
+        let result = RunResult::of(def.kind, exit, run.timed_out, stopped_with);
+        let status = exit_status(exit);
         let shown = match &status {
             ExitStatus::Code(c) => format!("status={c}"),
             ExitStatus::Signal(s) => format!("signal={s}"),
         };
         tracing::info!(
-            "{}: finished: result {result}, {shown}, after {} (invocation {})",
+            "{}: finished: result {}, {shown}, after {} (invocation {})",
             def.name,
+            result.as_str(),
             crate::calendar::timespan::format_usec(
                 u64::try_from(end - run.start_usec).unwrap_or(0),
                 1000
             ),
             run.invocation
         );
+        run.ended = Some((result, status.clone(), Instant::now()));
+        run.timeout_at = None;
+        let invocation = run.invocation.clone();
+        if run.scope.alive(&known) {
+            tracing::info!(
+                "{}: stopping what is left of run {invocation} ({})",
+                def.name,
+                signame::name(def.stop_signal)
+            );
+            run.scope.signal(def.stop_signal, &known);
+            let at = Instant::now() + def.stop_timeout;
+            run.kill_at = Some(run.kill_at.map_or(at, |k| k.min(at)));
+        }
+        self.finishing += 1;
         self.record(|s| {
             s.ended(
                 &def.name,
-                &run.invocation,
+                &invocation,
                 end,
-                result,
-                Some(status.clone()),
+                result.as_str(),
+                Some(status),
                 None,
             )
         });
-        // Whatever is left of the job goes the same way.
-        if supervise::group_alive(run.pid) {
-            supervise::signal_group(run.pid, def.stop_signal);
-            self.lingering.push(Lingering {
-                pgid: run.pid,
-                kill_at: Instant::now() + def.stop_timeout,
-            });
+    }
+
+    /// Ends every run whose main process has ended and of which nothing
+    /// is left.
+    fn check_finishing(&mut self) {
+        if self.finishing == 0 {
+            return;
         }
+        let mut i = 0;
+        while i < self.slots.len() {
+            let done = {
+                let pids = &self.pids;
+                let known = |p: u32| pids.contains_key(&p);
+                self.slots[i]
+                    .run
+                    .as_ref()
+                    .is_some_and(|r| r.ended.is_some() && !r.scope.alive(&known))
+            };
+            if done && self.complete(i) {
+                // Slot `i` was removed: the next one moved into its place.
+                continue;
+            }
+            i += 1;
+        }
+    }
+
+    /// Slot `i`'s run is over: answer its clients, then restart, start
+    /// `on_failure` jobs, or rest, as the policy says. True if the slot
+    /// itself went (removed by a reload).
+    fn complete(&mut self, i: usize) -> bool {
+        let Some(run) = self.slots[i].run.take() else {
+            return false;
+        };
+        let Some((result, status, ended)) = run.ended.clone() else {
+            self.slots[i].run = Some(run);
+            return false;
+        };
+        self.finishing = self.finishing.saturating_sub(1);
+        run.scope.remove();
+        let def = Arc::clone(&self.slots[i].def);
         let finished = Finished {
             name: def.name.clone(),
             invocation: run.invocation.clone(),
-            result: result.to_owned(),
+            result: result.as_str().to_owned(),
             exit_status: Some(status),
             reason: None,
-            duration_usec: end - run.start_usec,
+            duration_usec: i64::try_from(ended.duration_since(run.started).as_micros())
+                .unwrap_or(i64::MAX),
         };
-        for w in run.waiters {
+        for w in run.waiters.iter().chain(&run.stop_waiters) {
             let _ = w.send(Reply::ok(&finished));
         }
         let slot = &mut self.slots[i];
-        slot.failed = result != "success";
-        for w in run.stop_waiters {
-            let _ = w.send(Reply::ok(&finished));
-        }
+        slot.failed = result != RunResult::Success;
         if slot.removed {
             self.slots.remove(i);
             self.reindex();
-            return;
+            return true;
         }
-        if run.restart_after {
-            let _ = self.start(i, "manual", &[]);
-        } else if !slot.stopped
-            && !run.stop_requested
-            && def.kind == JobType::Simple
-            && restart_wanted(def.restart, exit, run.timed_out)
-        {
-            slot.restart_at = Some(Instant::now() + def.restart_sec);
-            tracing::info!(
-                "{}: restarting in {}",
-                def.name,
-                crate::calendar::timespan::format(def.restart_sec)
-            );
+        let decision = slot.tracker.exited(
+            &Policy::of(&def),
+            ended - self.started,
+            ended.duration_since(run.started),
+            result,
+            run.stop_requested || slot.stopped || run.restart_after.is_some(),
+        );
+        if let Some((trigger, cause)) = run.restart_after {
+            let _ = self.start(i, trigger, &[], cause);
+            if decision.on_failure {
+                self.on_failure(i, result.as_str());
+            }
+        } else {
+            self.after_decision(i, decision, result, true);
         }
-        if result != "success" {
-            self.after_failure(i, result);
-        }
+        false
     }
 
     fn handle(&mut self, inc: Incoming) {
@@ -814,7 +946,7 @@ impl Daemon {
             return;
         }
         self.slots[i].restart_at = None;
-        match self.start(i, "manual", &[]) {
+        match self.start(i, "manual", &[], Cause::Manual) {
             Ok((pid, invocation)) => {
                 let _ = reply.send(Reply::ok(Started {
                     name,
@@ -859,7 +991,7 @@ impl Daemon {
         }
         slot.restart_at = None;
         let def = Arc::clone(&slot.def);
-        slot.signal_stop();
+        slot.signal_stop(&self.pids);
         let Some(run) = &mut slot.run else {
             let _ = reply.send(Reply::ok(
                 serde_json::json!({"name": def.name, "was_running": false}),
@@ -867,7 +999,7 @@ impl Daemon {
             return;
         };
         if restart {
-            run.restart_after = true;
+            run.restart_after = Some(("manual", Cause::Manual));
             let _ = reply.send(Reply::ok(Started {
                 name: def.name.clone(),
                 pid: None,
@@ -908,8 +1040,12 @@ impl Daemon {
                 .map(|t| timestamp::format_rfc3339(t, zone)),
             last_result: ended.and_then(|r| r.result.clone()),
             exit_status: ended.and_then(|r| r.exit_status.clone()),
-            pid: slot.run.as_ref().map(|r| r.pid),
-            restarts: slot.restarts,
+            pid: slot
+                .run
+                .as_ref()
+                .filter(|r| r.ended.is_none())
+                .map(|r| r.pid),
+            restarts: slot.tracker.restarts,
             next_usec,
             last_start_usec: last.map(|r| r.start_usec),
         }
@@ -918,7 +1054,13 @@ impl Daemon {
     fn status(&self, i: usize) -> StatusInfo {
         let now = now_usec();
         let slot = &self.slots[i];
-        let tree = slot.run.as_ref().map(|r| supervise::tree(r.pid));
+        let known = |p: u32| self.pids.contains_key(&p);
+        let tree = slot.run.as_ref().map(|r| {
+            let t = supervise::tree(&r.scope.pids(&known));
+            let memory = r.scope.memory_bytes(&t.procs);
+            let cpu = r.scope.cpu_usec(&t.procs);
+            (t, memory, cpu)
+        });
         StatusInfo {
             job: self.info(i, now),
             description: slot.def.description.clone(),
@@ -928,7 +1070,7 @@ impl Daemon {
             invocation: slot.run.as_ref().map(|r| r.invocation.clone()),
             processes: tree
                 .as_ref()
-                .map(|t| {
+                .map(|(t, _, _)| {
                     t.processes
                         .iter()
                         .map(|(pid, depth, cmdline)| ProcessInfo {
@@ -939,8 +1081,19 @@ impl Daemon {
                         .collect()
                 })
                 .unwrap_or_default(),
-            memory_bytes: tree.as_ref().map(|t| t.rss_bytes),
-            cpu_usec: tree.as_ref().map(|t| t.cpu_usec),
+            memory_bytes: tree.as_ref().map(|t| t.1),
+            cpu_usec: tree.as_ref().map(|t| t.2),
+            containment: self.containment.as_str().to_owned(),
+            cgroup: slot
+                .run
+                .as_ref()
+                .and_then(|r| r.scope.cgroup.as_ref())
+                .map(|c| c.display().to_string()),
+            restart_usec: slot.restart_at.map(|t| {
+                let left = t.saturating_duration_since(Instant::now());
+                now + i64::try_from(left.as_micros()).unwrap_or(i64::MAX)
+            }),
+            start_limit_hit: slot.tracker.limit_hit,
             now_usec: now,
             run_start_usec: slot.run.as_ref().map(|r| r.start_usec),
             run_trigger: slot.run.as_ref().map(|r| r.trigger.to_owned()),
@@ -978,7 +1131,7 @@ impl Daemon {
             report.removed.push(slot.def.name.clone());
             slot.removed = true;
             slot.unschedule();
-            slot.signal_stop();
+            slot.signal_stop(&self.pids);
         }
         self.slots.retain(|s| !s.removed || s.run.is_some());
         self.reindex();
@@ -1012,7 +1165,7 @@ impl Daemon {
                             self.slots[i].mono_at = Some((Instant::now() + d, "startup"));
                         }
                         if job.kind == JobType::Simple {
-                            let _ = self.start(i, "startup", &[]);
+                            let _ = self.start(i, "startup", &[], Cause::Other);
                         }
                     }
                 }
@@ -1032,14 +1185,14 @@ impl Daemon {
                         && let Some(run) = &mut slot.run
                         && !run.stop_requested
                     {
-                        run.restart_after = true;
-                        slot.signal_stop();
+                        run.restart_after = Some(("startup", Cause::Other));
+                        slot.signal_stop(&self.pids);
                     } else if job.kind == JobType::Simple
                         && slot.run.is_none()
                         && job.enabled
                         && !slot.stopped
                     {
-                        let _ = self.start(i, "startup", &[]);
+                        let _ = self.start(i, "startup", &[], Cause::Other);
                     }
                 }
                 Some(_) => {}
@@ -1076,12 +1229,12 @@ impl Daemon {
         for slot in &mut self.slots {
             slot.unschedule();
             slot.stopped = true;
-            if slot.signal_stop() {
+            if slot.signal_stop(&self.pids) {
                 deadline = deadline.max(now + slot.def.stop_timeout);
             }
         }
         tracing::info!("stopping {} running job(s)", self.pids.len());
-        while !self.pids.is_empty() {
+        while self.slots.iter().any(|s| s.run.is_some()) {
             let next = self
                 .mono_deadline()
                 .unwrap_or(deadline + Duration::from_secs(1));
@@ -1094,8 +1247,10 @@ impl Daemon {
                 break;
             }
         }
-        for l in &self.lingering {
-            supervise::signal_group(l.pgid, 9);
+        for slot in &self.slots {
+            if let Some(run) = &slot.run {
+                run.scope.kill(&|_| false);
+            }
         }
         self.reap();
         if let Err(e) = self.store.sync() {
@@ -1123,19 +1278,6 @@ fn exit_status(exit: Exit) -> ExitStatus {
     match exit {
         Exit::Code(c) => ExitStatus::Code(c),
         Exit::Signal(s) => ExitStatus::Signal(signame::name(s)),
-    }
-}
-
-/// systemd's `Restart=` table (systemd.service(5)).
-fn restart_wanted(policy: Restart, exit: Exit, timed_out: bool) -> bool {
-    let clean = matches!(exit, Exit::Code(0)) && !timed_out;
-    let unclean_signal = matches!(exit, Exit::Signal(s) if ![1, 2, 13, 15].contains(&s));
-    match policy {
-        Restart::No => false,
-        Restart::Always => true,
-        Restart::OnSuccess => clean,
-        Restart::OnFailure => !clean,
-        Restart::OnAbnormal => unclean_signal || timed_out,
     }
 }
 

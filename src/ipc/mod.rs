@@ -188,6 +188,14 @@ pub struct StatusInfo {
     pub processes: Vec<ProcessInfo>,
     pub memory_bytes: Option<u64>,
     pub cpu_usec: Option<u64>,
+    /// How jobd holds the job's processes: `cgroup` or `process-group`.
+    pub containment: String,
+    /// The run's cgroup, in the cgroup mode.
+    pub cgroup: Option<String>,
+    /// When the pending restart starts (state `restarting`).
+    pub restart_usec: Option<i64>,
+    /// The start limit stopped the restarts (state `failed`).
+    pub start_limit_hit: bool,
     pub now_usec: i64,
     /// The run in progress.
     pub run_start_usec: Option<i64>,

@@ -8,6 +8,8 @@
 //! Everything runs on the daemon's one thread: `spawn` (which waits for the
 //! exec to succeed) and `reap` never interleave.
 
+pub mod policy;
+pub mod scope;
 pub mod signal;
 
 use std::os::fd::OwnedFd;
@@ -16,7 +18,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use rustix::process::{Pid, Signal, WaitOptions};
+use rustix::process::WaitOptions;
 
 use crate::config::Job;
 
@@ -56,6 +58,7 @@ pub fn spawn(
     job: &Job,
     resolved: Option<&Path>,
     extra_env: &[(String, String)],
+    cgroup: Option<&Path>,
 ) -> Result<Spawned, String> {
     let Some((program, args)) = job.argv.split_first() else {
         return Err("exec is empty".into());
@@ -75,8 +78,36 @@ pub fn spawn(
             ));
         }
     }
+    // Opened here, before the fork, so the child only has to write(2).
+    let procs = match cgroup {
+        Some(dir) => Some(std::sync::Arc::new(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(dir.join("cgroup.procs"))
+                .map_err(|e| format!("cannot use the job's cgroup {}: {e}", dir.display()))?,
+        )),
+        None => None,
+    };
     let command = |exe: &std::ffi::OsStr| {
         let mut cmd = Command::new(exe);
+        if let Some(procs) = &procs {
+            let procs = std::sync::Arc::clone(procs);
+            #[allow(unsafe_code)]
+            // SAFETY: the closure runs in the forked child before exec. It
+            // makes one write(2) on a descriptor opened before the fork
+            // (async-signal-safe, no allocation, no lock) and turns a
+            // failure into an `io::Error` from the raw errno, which does
+            // not allocate either. Writing "0" to `cgroup.procs` moves the
+            // calling process, so the job starts inside its cgroup and
+            // nothing it forks can be outside.
+            unsafe {
+                cmd.pre_exec(move || {
+                    rustix::io::write(&*procs, b"0")
+                        .map(drop)
+                        .map_err(std::io::Error::from)
+                });
+            }
+        }
         cmd.arg0(program)
             .args(args)
             .current_dir(&job.working_directory)
@@ -142,87 +173,50 @@ pub fn reap() -> Vec<(u32, Exit)> {
     out
 }
 
-fn pid(raw: u32) -> Option<Pid> {
-    Pid::from_raw(i32::try_from(raw).ok()?)
-}
-
-/// Sends `signo` to the process group `pgid`; false if it is gone.
-pub fn signal_group(pgid: u32, signo: i32) -> bool {
-    let (Some(p), Some(sig)) = (pid(pgid), Signal::from_named_raw(signo)) else {
-        return false;
-    };
-    rustix::process::kill_process_group(p, sig).is_ok()
-}
-
-/// Whether any process of group `pgid` is left.
-pub fn group_alive(pgid: u32) -> bool {
-    pid(pgid).is_some_and(|p| rustix::process::test_kill_process_group(p).is_ok())
-}
-
 /// Makes this process the reaper of its descendants' orphans.
 pub fn become_subreaper() -> std::io::Result<()> {
     rustix::process::set_child_subreaper(rustix::process::getpid().into())
         .map_err(std::io::Error::from)
 }
 
-/// A running process tree, read from /proc: (pid, depth, command line),
-/// main process first; memory (RSS bytes) and CPU time (µs) summed.
+/// A run's processes as `status` shows them: (pid, depth, command line)
+/// in tree order, main process first, and their /proc figures.
 pub struct Tree {
     pub processes: Vec<(u32, u32, String)>,
-    pub rss_bytes: u64,
-    pub cpu_usec: u64,
+    pub procs: Vec<scope::Proc>,
 }
 
-/// Reads the tree under `root` (children via `/proc/PID/task/*/children`).
-pub fn tree(root: u32) -> Tree {
-    let mut t = Tree {
-        processes: Vec::new(),
-        rss_bytes: 0,
-        cpu_usec: 0,
-    };
-    let page = rustix::param::page_size() as u64;
-    // sysconf(_SC_CLK_TCK) is 100 on every Linux architecture jobd runs on.
-    let tick_usec = 10_000;
-    let mut stack = vec![(root, 0u32)];
+/// Orders `pids` (one run's processes) as a tree by parent.
+pub fn tree(pids: &[u32]) -> Tree {
+    let procs: Vec<scope::Proc> = pids.iter().filter_map(|&p| scope::stat(p)).collect();
+    let is_member = |p: u32| procs.iter().any(|q| q.pid == p);
+    let mut processes = Vec::new();
+    // Roots keep the order given (main process first).
+    let mut stack: Vec<(u32, u32)> = procs
+        .iter()
+        .filter(|p| !is_member(p.ppid))
+        .map(|p| (p.pid, 0))
+        .rev()
+        .collect();
     while let Some((pid, depth)) = stack.pop() {
-        let base = format!("/proc/{pid}");
-        let Ok(cmdline) = std::fs::read(format!("{base}/cmdline")) else {
+        if processes.iter().any(|(p, _, _)| *p == pid) {
             continue;
-        };
-        let cmd = String::from_utf8_lossy(&cmdline)
-            .trim_end_matches('\0')
-            .replace('\0', " ");
-        if let Ok(statm) = std::fs::read_to_string(format!("{base}/statm"))
-            && let Some(rss) = statm
-                .split_whitespace()
-                .nth(1)
-                .and_then(|s| s.parse::<u64>().ok())
-        {
-            t.rss_bytes += rss * page;
         }
-        if let Ok(stat) = std::fs::read_to_string(format!("{base}/stat"))
-            && let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..])
-        {
-            // Fields after the command: state is field 3, utime 14, stime 15.
-            let fields: Vec<&str> = after.split_whitespace().collect();
-            let ticks: u64 = [11, 12]
-                .iter()
-                .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
-                .sum();
-            t.cpu_usec += ticks * tick_usec;
-        }
-        t.processes.push((pid, depth, cmd));
-        let mut children = Vec::new();
-        if let Ok(tasks) = std::fs::read_dir(format!("{base}/task")) {
-            for task in tasks.flatten() {
-                if let Ok(c) = std::fs::read_to_string(task.path().join("children")) {
-                    children.extend(c.split_whitespace().filter_map(|s| s.parse::<u32>().ok()));
-                }
-            }
-        }
-        for c in children.into_iter().rev() {
-            stack.push((c, depth + 1));
-        }
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|c| {
+                String::from_utf8_lossy(&c)
+                    .trim_end_matches('\0')
+                    .replace('\0', " ")
+            })
+            .unwrap_or_default();
+        processes.push((pid, depth, cmd));
+        let mut kids: Vec<u32> = procs
+            .iter()
+            .filter(|q| q.ppid == pid)
+            .map(|q| q.pid)
+            .collect();
+        kids.sort_unstable();
+        stack.extend(kids.into_iter().rev().map(|k| (k, depth + 1)));
     }
-    t
+    Tree { processes, procs }
 }

@@ -130,6 +130,16 @@ fn misspelt_restart_value() {
 }
 
 #[test]
+fn oneshot_restarted_on_success_is_refused_like_systemd() {
+    refused(
+        "jobs:\n  a:\n    exec: x\n    on_calendar: daily\n    restart: always\n",
+        &[
+            "F:5:14: restart \"always\" is not allowed for a oneshot job (it would run again as soon as it ends); use on-failure or on-abnormal, or type: simple",
+        ],
+    );
+}
+
+#[test]
 fn misspelt_type() {
     refused(
         "jobs:\n  a:\n    exec: x\n    type: oneshto\n",

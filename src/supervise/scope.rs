@@ -1,0 +1,353 @@
+//! Which processes belong to a run, and ending all of them.
+//!
+//! Two ways to keep hold of a job, chosen once at start-up:
+//! - **cgroup v2**, when the daemon sits in a delegated subtree (a user
+//!   unit with `Delegate=yes`: systemd marks the cgroup with the
+//!   `trusted.delegate`/`user.delegate` xattr and hands it to the user).
+//!   jobd moves itself into `<subtree>/daemon` (the "no internal
+//!   processes" rule), enables the memory and pids controllers for the
+//!   subtree where it can, and starts each job in `<subtree>/<name>.job`.
+//!   Nothing escapes a cgroup: membership is `cgroup.procs`, the end is
+//!   `cgroup.kill`, memory is `memory.current`, CPU is `cpu.stat`.
+//! - **process groups plus subreaping** otherwise. A run is its process
+//!   group, plus the main process's descendants that left it (`setsid`),
+//!   plus the orphans re-parented to the daemon (double forks) that carry
+//!   the run's `JOBD_INVOCATION` in their environment or its group id,
+//!   plus their descendants. A process that both escapes the group and
+//!   clears its environment after its parent died is beyond this mode's
+//!   reach; the cgroup mode has no such gap.
+//!
+//! Membership is read from /proc when asked, never polled. The last
+//! process of a run to die is always a child of the daemon at that moment
+//! (its ancestors in the run are gone, so it was re-parented to the
+//! subreaper), so SIGCHLD is the one event after which to look again.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rustix::process::{Pid, Signal};
+
+/// How the daemon contains jobs.
+#[derive(Clone, Debug)]
+pub enum Containment {
+    /// The delegated cgroup subtree jobd owns.
+    Cgroup(PathBuf),
+    ProcessGroup,
+}
+
+impl Containment {
+    /// The word `status` shows.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Containment::Cgroup(_) => "cgroup",
+            Containment::ProcessGroup => "process-group",
+        }
+    }
+
+    /// Finds a delegated cgroup v2 subtree and takes it over; process
+    /// groups if there is none (the reason comes back for the log).
+    pub fn detect() -> (Containment, Option<String>) {
+        match delegated_cgroup() {
+            Ok(Some(dir)) => match take_over(&dir) {
+                Ok(()) => (Containment::Cgroup(dir), None),
+                Err(e) => (
+                    Containment::ProcessGroup,
+                    Some(format!(
+                        "cannot use the delegated cgroup {} ({e}); using process groups",
+                        dir.display()
+                    )),
+                ),
+            },
+            Ok(None) => (Containment::ProcessGroup, None),
+            Err(e) => (
+                Containment::ProcessGroup,
+                Some(format!(
+                    "cannot read the cgroup setup ({e}); using process groups"
+                )),
+            ),
+        }
+    }
+
+    /// The cgroup a run of job `name` goes into, created if needed.
+    pub fn prepare(&self, name: &str) -> io::Result<Option<PathBuf>> {
+        let Containment::Cgroup(base) = self else {
+            return Ok(None);
+        };
+        let dir = base.join(format!("{name}.job"));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        Ok(Some(dir))
+    }
+}
+
+/// The daemon's own cgroup if it is a delegated cgroup v2 directory.
+fn delegated_cgroup() -> io::Result<Option<PathBuf>> {
+    let own = std::fs::read_to_string("/proc/self/cgroup")?;
+    let Some(rel) = own.lines().find_map(|l| l.strip_prefix("0::")) else {
+        return Ok(None);
+    };
+    // The root cgroup is never ours to arrange.
+    if rel == "/" {
+        return Ok(None);
+    }
+    let Some(mount) = cgroup2_mount()? else {
+        return Ok(None);
+    };
+    let dir = mount.join(rel.trim_start_matches('/'));
+    let marked = ["trusted.delegate", "user.delegate"].iter().any(|attr| {
+        let mut buf = [0u8; 8];
+        rustix::fs::getxattr(&dir, *attr, &mut buf[..]).is_ok_and(|n| buf[..n] == *b"1")
+    });
+    // systemd's user manager also hands delegated cgroups to the user.
+    let owned = {
+        use std::os::unix::fs::MetadataExt as _;
+        let uid = rustix::process::geteuid().as_raw();
+        uid != 0 && std::fs::metadata(&dir).is_ok_and(|m| m.uid() == uid)
+    };
+    Ok((marked || owned).then_some(dir))
+}
+
+/// Where cgroup2 is mounted, from /proc/self/mountinfo.
+fn cgroup2_mount() -> io::Result<Option<PathBuf>> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo")?;
+    Ok(info.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        (right.split_whitespace().next()? == "cgroup2")
+            .then(|| left.split_whitespace().nth(4).map(PathBuf::from))
+            .flatten()
+    }))
+}
+
+/// Moves the daemon into `<dir>/daemon` and turns on the controllers that
+/// give per-job memory figures and limits, where the subtree offers them.
+fn take_over(dir: &Path) -> io::Result<()> {
+    let own = dir.join("daemon");
+    match std::fs::create_dir(&own) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::write(own.join("cgroup.procs"), b"0")?;
+    let offered = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+    for c in offered
+        .split_whitespace()
+        .filter(|c| ["memory", "pids"].contains(c))
+    {
+        // Best effort: without them jobd sums RSS from /proc instead.
+        let _ = std::fs::write(dir.join("cgroup.subtree_control"), format!("+{c}"));
+    }
+    Ok(())
+}
+
+/// The processes of one run.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    /// The main process's pid, which is also the run's process group.
+    pub pgid: u32,
+    pub invocation: String,
+    pub cgroup: Option<PathBuf>,
+}
+
+/// One process as /proc shows it.
+#[derive(Clone, Debug)]
+pub struct Proc {
+    pub pid: u32,
+    pub ppid: u32,
+    pub pgid: u32,
+    pub ticks: u64,
+    pub rss_pages: u64,
+}
+
+impl Scope {
+    /// Every process of the run now, the main process first if alive.
+    /// `known_main`: pids that are some run's main process (never an
+    /// orphan of this one).
+    pub fn pids(&self, known_main: &dyn Fn(u32) -> bool) -> Vec<u32> {
+        if let Some(dir) = &self.cgroup {
+            let mut out = read_pids(&dir.join("cgroup.procs"));
+            if let Some(k) = out.iter().position(|&p| p == self.pgid) {
+                out.swap(0, k);
+            }
+            return out;
+        }
+        let mut roots = Vec::new();
+        if stat(self.pgid).is_some() {
+            roots.push(self.pgid);
+        }
+        for child in children(std::process::id()) {
+            if child == self.pgid || known_main(child) {
+                continue;
+            }
+            let ours = stat(child).is_some_and(|p| p.pgid == self.pgid)
+                || has_invocation(child, &self.invocation);
+            if ours {
+                roots.push(child);
+            }
+        }
+        let mut out = Vec::new();
+        let mut stack: Vec<u32> = roots.into_iter().rev().collect();
+        while let Some(pid) = stack.pop() {
+            if out.contains(&pid) {
+                continue;
+            }
+            out.push(pid);
+            let mut kids = children(pid);
+            kids.reverse();
+            stack.extend(kids);
+        }
+        out
+    }
+
+    /// Whether anything of the run is left.
+    pub fn alive(&self, known_main: &dyn Fn(u32) -> bool) -> bool {
+        if let Some(dir) = &self.cgroup {
+            return match std::fs::read_to_string(dir.join("cgroup.events")) {
+                Ok(ev) => ev.lines().any(|l| l == "populated 1"),
+                Err(_) => !read_pids(&dir.join("cgroup.procs")).is_empty(),
+            };
+        }
+        group_alive(self.pgid) || !self.pids(known_main).is_empty()
+    }
+
+    /// Sends `signo` to the run's process group and to each of its
+    /// processes outside that group.
+    pub fn signal(&self, signo: i32, known_main: &dyn Fn(u32) -> bool) {
+        signal_group(self.pgid, signo);
+        for pid in self.pids(known_main) {
+            if stat(pid).is_some_and(|p| p.pgid != self.pgid) {
+                signal_pid(pid, signo);
+            }
+        }
+    }
+
+    /// SIGKILL to everything of the run (`cgroup.kill` where there is one:
+    /// it also catches processes forking while it works).
+    pub fn kill(&self, known_main: &dyn Fn(u32) -> bool) {
+        if let Some(dir) = &self.cgroup
+            && std::fs::write(dir.join("cgroup.kill"), b"1").is_ok()
+        {
+            return;
+        }
+        self.signal(9, known_main);
+    }
+
+    /// Removes the run's cgroup once it is empty (fails quietly while
+    /// processes remain: the next run reuses it).
+    pub fn remove(&self) {
+        if let Some(dir) = &self.cgroup {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+
+    /// The run's memory in bytes: the cgroup's `memory.current`, or the
+    /// RSS of its processes.
+    pub fn memory_bytes(&self, procs: &[Proc]) -> u64 {
+        if let Some(m) = self
+            .cgroup
+            .as_ref()
+            .and_then(|d| std::fs::read_to_string(d.join("memory.current")).ok())
+            .and_then(|s| s.trim().parse().ok())
+        {
+            return m;
+        }
+        let page = rustix::param::page_size() as u64;
+        procs.iter().map(|p| p.rss_pages * page).sum()
+    }
+
+    /// CPU time in µs: the cgroup's (which counts ended processes too),
+    /// or that of the live processes.
+    pub fn cpu_usec(&self, procs: &[Proc]) -> u64 {
+        if let Some(u) = self
+            .cgroup
+            .as_ref()
+            .and_then(|d| std::fs::read_to_string(d.join("cpu.stat")).ok())
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("usage_usec ")?.trim().parse().ok())
+            })
+        {
+            return u;
+        }
+        // sysconf(_SC_CLK_TCK) is 100 on every Linux architecture jobd runs on.
+        procs.iter().map(|p| p.ticks * 10_000).sum()
+    }
+}
+
+fn read_pids(path: &Path) -> Vec<u32> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|s| s.parse().ok())
+        .collect()
+}
+
+/// A process's children, over all its threads.
+pub fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        if let Ok(c) = std::fs::read_to_string(task.path().join("children")) {
+            out.extend(c.split_whitespace().filter_map(|s| s.parse::<u32>().ok()));
+        }
+    }
+    out
+}
+
+/// `/proc/PID/stat` and `statm`, or `None` if the process is gone.
+pub fn stat(pid: u32) -> Option<Proc> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command may hold anything, parentheses included: fields start
+    // after the last `)`. Then: state(0) ppid(1) pgrp(2) … utime(11) stime(12).
+    let after = &text[text.rfind(')')? + 1..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let num = |i: usize| f.get(i).and_then(|s| s.parse::<u64>().ok());
+    let rss_pages = std::fs::read_to_string(format!("/proc/{pid}/statm"))
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0);
+    Some(Proc {
+        pid,
+        ppid: u32::try_from(num(1)?).ok()?,
+        pgid: u32::try_from(num(2)?).ok()?,
+        ticks: num(11).unwrap_or(0) + num(12).unwrap_or(0),
+        rss_pages,
+    })
+}
+
+/// Whether `pid`'s environment holds `JOBD_INVOCATION=<invocation>`.
+fn has_invocation(pid: u32, invocation: &str) -> bool {
+    let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+        return false;
+    };
+    let want = format!("JOBD_INVOCATION={invocation}");
+    env.split(|&b| b == 0).any(|v| v == want.as_bytes())
+}
+
+fn pid(raw: u32) -> Option<Pid> {
+    Pid::from_raw(i32::try_from(raw).ok()?)
+}
+
+/// Sends `signo` to the process group `pgid`; false if it is gone.
+pub fn signal_group(pgid: u32, signo: i32) -> bool {
+    let (Some(p), Some(sig)) = (pid(pgid), Signal::from_named_raw(signo)) else {
+        return false;
+    };
+    rustix::process::kill_process_group(p, sig).is_ok()
+}
+
+fn signal_pid(raw: u32, signo: i32) -> bool {
+    let (Some(p), Some(sig)) = (pid(raw), Signal::from_named_raw(signo)) else {
+        return false;
+    };
+    rustix::process::kill_process(p, sig).is_ok()
+}
+
+/// Whether any process of group `pgid` is left.
+pub fn group_alive(pgid: u32) -> bool {
+    pid(pgid).is_some_and(|p| rustix::process::test_kill_process_group(p).is_ok())
+}
