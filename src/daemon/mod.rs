@@ -148,6 +148,8 @@ struct Active {
     /// The main process ended (result, and when); what is left of the
     /// run is being stopped, and the run ends when nothing is.
     ended: Option<(RunResult, ExitStatus, Instant)>,
+    /// Processes were left when the main process ended.
+    leftovers: bool,
     /// `run-now --wait` clients.
     waiters: Vec<mpsc::UnboundedSender<Reply>>,
     /// `stop` clients, answered when the run has ended.
@@ -611,6 +613,7 @@ impl Daemon {
                     stop_requested: false,
                     timed_out: false,
                     ended: None,
+                    leftovers: false,
                     waiters: Vec::new(),
                     stop_waiters: Vec::new(),
                     restart_after: None,
@@ -743,6 +746,7 @@ impl Daemon {
         run.timeout_at = None;
         let invocation = run.invocation.clone();
         if run.scope.alive(&known) {
+            run.leftovers = true;
             tracing::info!(
                 "{}: stopping what is left of run {invocation} ({})",
                 def.name,
@@ -803,6 +807,9 @@ impl Daemon {
         self.finishing = self.finishing.saturating_sub(1);
         run.scope.remove();
         let def = Arc::clone(&self.slots[i].def);
+        if run.leftovers {
+            tracing::info!("{}: the rest of run {} has ended", def.name, run.invocation);
+        }
         let finished = Finished {
             name: def.name.clone(),
             invocation: run.invocation.clone(),

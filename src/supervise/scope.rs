@@ -159,6 +159,8 @@ pub struct Proc {
     pub pgid: u32,
     pub ticks: u64,
     pub rss_pages: u64,
+    /// Exited, not yet reaped (or being torn down).
+    pub zombie: bool,
 }
 
 impl Scope {
@@ -201,8 +203,16 @@ impl Scope {
         out
     }
 
-    /// Whether anything of the run is left.
+    /// Whether anything of the run is left, unreaped zombies included:
+    /// a run is over only once the daemon has reaped all of it.
     pub fn alive(&self, known_main: &dyn Fn(u32) -> bool) -> bool {
+        let own = std::process::id();
+        if children(own)
+            .into_iter()
+            .any(|c| !known_main(c) && self.claims(c))
+        {
+            return true;
+        }
         if let Some(dir) = &self.cgroup {
             return match std::fs::read_to_string(dir.join("cgroup.events")) {
                 Ok(ev) => ev.lines().any(|l| l == "populated 1"),
@@ -210,6 +220,30 @@ impl Scope {
             };
         }
         group_alive(self.pgid) || !self.pids(known_main).is_empty()
+    }
+
+    /// Whether the daemon's child `pid` (not a main process) may be this
+    /// run's. A zombie or exiting orphan cannot show its environment, and
+    /// leaves its cgroup's `cgroup.procs` before it is reaped, so it is
+    /// claimed by every run: the SIGCHLD for it is already on its way, and
+    /// the runs are looked at again after it is reaped.
+    fn claims(&self, pid: u32) -> bool {
+        if stat(pid).is_some_and(|p| p.zombie) {
+            return true;
+        }
+        match &self.cgroup {
+            Some(dir) => std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+                .ok()
+                .and_then(|c| {
+                    c.lines()
+                        .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
+                })
+                .is_some_and(|rel| dir.ends_with(rel.trim_start_matches('/'))),
+            None => {
+                stat(pid).is_some_and(|p| p.pgid == self.pgid)
+                    || has_invocation(pid, &self.invocation)
+            }
+        }
     }
 
     /// Sends `signo` to the run's process group and to each of its
@@ -311,6 +345,7 @@ pub fn stat(pid: u32) -> Option<Proc> {
         .and_then(|s| s.split_whitespace().nth(1)?.parse().ok())
         .unwrap_or(0);
     Some(Proc {
+        zombie: matches!(f.first(), Some(&("Z" | "X"))),
         pid,
         ppid: u32::try_from(num(1)?).ok()?,
         pgid: u32::try_from(num(2)?).ok()?,

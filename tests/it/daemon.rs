@@ -137,8 +137,7 @@ fn run_now_wait_reports_every_result() {
     assert_eq!(h[0]["result"], "start-failed");
     assert_eq!(h[0]["trigger"], "manual");
     // The stubborn job's group got SIGKILL too: no sleep survives it.
-    let status: serde_json::Value =
-        serde_json::from_str(&d.ok(&["status", "stubborn", "--json"])).expect("json");
+    let status: serde_json::Value = d.status("stubborn");
     assert!(
         status["processes"].as_array().is_some_and(Vec::is_empty),
         "{status}"
@@ -429,8 +428,7 @@ fn sigterm_stops_every_job_and_leaves_no_process_behind() {
     d.ok(&["run-now", "once"]);
     let mut pids = Vec::new();
     for job in ["tree", "deaf", "once"] {
-        let s: serde_json::Value =
-            serde_json::from_str(&d.ok(&["status", job, "--json"])).expect("json");
+        let s: serde_json::Value = d.status(job);
         let procs = s["processes"].as_array().expect("processes").clone();
         assert!(!procs.is_empty(), "{job} is running: {s}");
         pids.extend(procs.iter().filter_map(|p| p["pid"].as_u64()));

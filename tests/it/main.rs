@@ -6,3 +6,4 @@ mod calendar_oracle;
 mod config_errors;
 mod daemon;
 mod helper;
+mod supervise;

@@ -35,8 +35,20 @@ impl Daemon {
 
     /// Starts a daemon on the files already in `dir`.
     pub fn start_in(dir: tempfile::TempDir) -> Daemon {
-        let (child, lines, notify) =
-            spawn(dir.path()).unwrap_or_else(|log| panic!("daemon did not start:\n{log}"));
+        Daemon::start_with(dir, None)
+    }
+
+    /// Writes `config` and starts a daemon inside the cgroup `cgroup`
+    /// (moved there before it execs, as systemd starts a unit).
+    pub fn start_in_cgroup(config: &str, cgroup: &Path) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("jobd.yaml"), config).expect("write config");
+        Daemon::start_with(dir, Some(cgroup))
+    }
+
+    fn start_with(dir: tempfile::TempDir, cgroup: Option<&Path>) -> Daemon {
+        let (child, lines, notify) = spawn_with(dir.path(), cgroup)
+            .unwrap_or_else(|log| panic!("daemon did not start:\n{log}"));
         Daemon {
             dir,
             child: Some(child),
@@ -87,6 +99,11 @@ impl Daemon {
             .into_iter()
             .find(|j| j["name"] == name)
             .unwrap_or_else(|| panic!("job {name} not listed"))
+    }
+
+    /// `jobd status NAME --json`.
+    pub fn status(&self, name: &str) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["status", name, "--json"])).expect("status --json is JSON")
     }
 
     /// `jobd history NAME --json`, newest first.
@@ -209,14 +226,39 @@ pub fn cli(dir: &Path) -> Command {
 
 /// Starts `jobd daemon` in `dir` and waits for READY=1 (or its exit).
 /// On failure, what it printed.
-pub fn spawn(dir: &Path) -> Result<(Child, mpsc::Receiver<String>, UnixDatagram), String> {
+/// With `cgroup`, inside that cgroup.
+pub fn spawn_with(
+    dir: &Path,
+    cgroup: Option<&Path>,
+) -> Result<(Child, mpsc::Receiver<String>, UnixDatagram), String> {
     let notify_path = dir.join(format!("notify-{}", std::process::id()));
     let _ = std::fs::remove_file(&notify_path);
     let notify = UnixDatagram::bind(&notify_path).expect("bind notify socket");
     notify
         .set_read_timeout(Some(Duration::from_millis(50)))
         .expect("timeout");
-    let mut child = cli(dir)
+    let mut cmd = cli(dir);
+    if let Some(cg) = cgroup {
+        // `sh` joins the cgroup, then becomes jobd: the daemon is in it
+        // from its first instruction.
+        let jobd = cmd.get_program().to_owned();
+        let args: Vec<_> = cmd.get_args().map(ToOwned::to_owned).collect();
+        let mut wrapped = Command::new("sh");
+        wrapped
+            .arg("-c")
+            .arg("echo $$ > \"$0/cgroup.procs\" && exec \"$@\"")
+            .arg(cg)
+            .arg(jobd)
+            .args(args);
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => wrapped.env(k, v),
+                None => wrapped.env_remove(k),
+            };
+        }
+        cmd = wrapped;
+    }
+    let mut child = cmd
         .arg("daemon")
         .env("NOTIFY_SOCKET", &notify_path)
         .stdin(Stdio::null())

@@ -1,5 +1,6 @@
 //! Shared test helpers: the reference tools, and running the `jobd` binary.
 
+pub mod cgroup;
 pub mod daemon;
 
 use std::process::{Command, Output};
