@@ -250,6 +250,12 @@ struct Daemon {
     pids: HashMap<u32, usize>,
     /// Runs whose main process ended and whose leftovers are stopping.
     finishing: usize,
+    /// SIGTERM/SIGINT came: nothing starts any more.
+    shutting_down: bool,
+    /// Inside [`Daemon::on_failure`]: a job it starts that fails to start
+    /// does not start its own `on_failure` jobs from there (two jobs
+    /// naming each other would recurse without end).
+    in_on_failure: bool,
     containment: Containment,
     timer: WallTimer,
     started: Instant,
@@ -280,6 +286,8 @@ impl Daemon {
             index: HashMap::new(),
             pids: HashMap::new(),
             finishing: 0,
+            shutting_down: false,
+            in_on_failure: false,
             containment,
             timer,
             started: Instant::now(),
@@ -295,7 +303,9 @@ impl Daemon {
             if !s.removed {
                 self.index.insert(s.def.name.clone(), i);
             }
-            if let Some(r) = &s.run {
+            // A run whose main process was reaped has no pid to map: that
+            // number may already belong to another process.
+            if let Some(r) = s.run.as_ref().filter(|r| r.ended.is_none()) {
                 self.pids.insert(r.pid, i);
             }
         }
@@ -526,6 +536,10 @@ impl Daemon {
     ) -> Result<(u32, String), (String, String)> {
         let invocation = invocation_id();
         let def = Arc::clone(&self.slots[i].def);
+        if self.shutting_down {
+            tracing::warn!("{}: not started: jobd is shutting down", def.name);
+            return Err((invocation, "jobd is shutting down".into()));
+        }
         let mut env = vec![
             ("JOBD_JOB".to_owned(), def.name.clone()),
             ("JOBD_INVOCATION".to_owned(), invocation.clone()),
@@ -684,6 +698,22 @@ impl Daemon {
     /// Starts the `on_failure` jobs of slot `i`.
     fn on_failure(&mut self, i: usize, result: &str) {
         let def = Arc::clone(&self.slots[i].def);
+        if self.in_on_failure {
+            if !def.on_failure.is_empty() {
+                tracing::warn!(
+                    "{}: on_failure jobs not started: {} itself was started by on_failure and could not start",
+                    def.name,
+                    def.name
+                );
+            }
+            return;
+        }
+        self.in_on_failure = true;
+        self.start_on_failure(&def, result);
+        self.in_on_failure = false;
+    }
+
+    fn start_on_failure(&mut self, def: &Job, result: &str) {
         for other in &def.on_failure {
             let Some(&j) = self.index.get(other) else {
                 continue;
@@ -721,7 +751,7 @@ impl Daemon {
         let def = Arc::clone(&self.slots[i].def);
         let pids = &self.pids;
         let known = |p: u32| pids.contains_key(&p);
-        let Some(run) = &mut self.slots[i].run else {
+        let Some(run) = self.slots[i].run.as_mut().filter(|r| r.ended.is_none()) else {
             return;
         };
         let end = now_usec();
@@ -1231,6 +1261,7 @@ impl Daemon {
     /// SIGTERM/SIGINT: stop every job (stop signal, then SIGKILL after its
     /// stop_timeout), wait for them, flush state.
     async fn shut_down(&mut self, sigchld: &mut tokio::signal::unix::Signal) {
+        self.shutting_down = true;
         let now = Instant::now();
         let mut deadline = now;
         for slot in &mut self.slots {

@@ -518,3 +518,54 @@ fn which(cmd: &str) -> Option<std::path::PathBuf> {
         .map(|d| d.join(cmd))
         .find(|p| p.is_file())
 }
+
+#[test]
+fn on_failure_cycle_of_jobs_that_cannot_start_ends() {
+    let mut d = Daemon::start(
+        "jobs:
+  a:
+    exec: /nonexistent/a
+    type: oneshot
+    on_failure: [b]
+  b:
+    exec: /nonexistent/b
+    type: oneshot
+    on_failure: [a]
+",
+    );
+    let out = d.jobd(&["run-now", "a"]);
+    assert!(!out.status.success() || !out.stdout.is_empty(), "{out:?}");
+    d.wait_for("b: on_failure jobs not started: b itself was started by on_failure");
+    // Still serving, both failed once each.
+    assert_eq!(d.history("a").len(), 1);
+    assert_eq!(d.history("b").len(), 1);
+    assert_eq!(d.job("b")["last_result"], "start-failed");
+}
+
+#[test]
+fn shutdown_starts_no_on_failure_job() {
+    let mut d = Daemon::start(
+        "jobs:
+  stubborn:
+    exec: ['sh', '-c', 'trap \"\" TERM; echo up; exec sleep 1000']
+    stop_timeout: 200ms
+    on_failure: [report]
+  report:
+    exec: ['sh', '-c', 'touch reported']
+    type: oneshot
+    on_calendar: yearly
+",
+    );
+    d.wait_for("]: up");
+    d.signal("TERM");
+    assert!(d.wait_exit().success());
+    // The SIGKILLed run failed (`timeout`), but nothing starts any more.
+    assert!(
+        d.log
+            .iter()
+            .any(|l| l.contains("report: not started: jobd is shutting down")),
+        "{}",
+        d.log.join("\n")
+    );
+    assert!(!d.path("reported").exists());
+}
