@@ -70,6 +70,19 @@ fn killed_daemon_is_back_within_restart_sec() {
     assert_eq!(job["exit_status"], "SIGKILL");
     let h = d.history("srv");
     assert_eq!(h[0]["trigger"], "restart");
+    // Stopped by hand: never restarted, whatever the policy says.
+    let pid = pid_of(&d, "srv");
+    d.ok(&["stop", "srv"]);
+    assert!(!alive(pid));
+    let job = d.job("srv");
+    assert_eq!(job["state"], "stopped");
+    assert!(job["pid"].is_null());
+    assert_eq!(job["restarts"], 1);
+    assert!(
+        !d.log.iter().any(|l| l.contains("(restart 2)")),
+        "{}",
+        d.log.join("\n")
+    );
 }
 
 #[test]
