@@ -19,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod ipc;
+pub mod journal;
 pub mod schedule;
 pub mod state;
 pub mod supervise;

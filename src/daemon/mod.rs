@@ -29,7 +29,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use tokio::io::AsyncBufReadExt as _;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
@@ -45,8 +44,28 @@ use crate::supervise::policy::{self, Cause, Policy, RunResult, Tracker};
 use crate::supervise::scope::{Containment, Scope};
 use crate::supervise::{self, Exit, signal as signame};
 use crate::tzdb::{SystemZones, now_usec};
+use crate::journal::{self, Log, Tail, message_id as mid};
 use server::Incoming;
 use timer::{Wake, WallTimer};
+
+/// A daemon message about a job: one line on stderr (through `tracing`,
+/// target `lifecycle`, which the journal writer leaves out) and one
+/// structured journal entry with `JOBD_JOB`, `JOBD_INVOCATION`, a
+/// `MESSAGE_ID` where the event has one, and extra `JOBD_*` fields.
+macro_rules! job_event {
+    ($log:expr, $id:expr, $level:ident, $job:expr, $inv:expr, [$($k:literal => $v:expr),*], $($fmt:tt)+) => {{
+        let message = format!($($fmt)+);
+        tracing::event!(target: "lifecycle", tracing::Level::$level, "{message}");
+        $log.event(&journal::Event {
+            message_id: $id,
+            priority: journal::priority_of(tracing::Level::$level),
+            job: $job,
+            invocation: $inv,
+            message: &message,
+            fields: &[$(($k, $v.to_string())),*],
+        });
+    }};
+}
 
 /// Where the daemon finds and keeps things.
 #[derive(Clone, Debug)]
@@ -63,7 +82,7 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
         .without_time()
         .with_target(false)
         .with_ansi(false)
-        .with_writer(std::io::stderr)
+        .with_writer(journal::DaemonWriter)
         .init();
     let zones = SystemZones::from_env();
     let config = config::load(&opts.config, &zones, &Env::from_process())
@@ -105,7 +124,25 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
         .context("cannot use the socket")?;
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(server::accept_loop(listener, tx));
-        let mut daemon = Daemon::new(config, zones, store, opts.clone(), containment)?;
+        let namespace = std::env::var("JOBD_LOG_NAMESPACE")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .or_else(|| config.log_namespace.clone());
+        let mirror = match std::env::var("JOBD_MIRROR_OUTPUT").as_deref() {
+            Ok("1") => true,
+            Ok("0") => false,
+            _ => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        };
+        let log = Log::open(
+            namespace,
+            &opts.state_dir,
+            config.log_file_max,
+            config.log_file_keep,
+            mirror,
+        );
+        journal::install_daemon_log(&log);
+        tracing::info!("job output goes to {}", log.describe());
+        let mut daemon = Daemon::new(config, zones, store, opts.clone(), containment, log)?;
         daemon.run(rx).await;
         drop(bound);
         Ok(())
@@ -257,6 +294,7 @@ struct Daemon {
     /// naming each other would recurse without end).
     in_on_failure: bool,
     containment: Containment,
+    log: Log,
     timer: WallTimer,
     started: Instant,
 }
@@ -268,6 +306,7 @@ impl Daemon {
         store: Store,
         opts: Options,
         containment: Containment,
+        log: Log,
     ) -> anyhow::Result<Daemon> {
         let timer = WallTimer::new().context("cannot create the wall-clock timer")?;
         let mut paths = HashMap::new();
@@ -289,6 +328,7 @@ impl Daemon {
             shutting_down: false,
             in_on_failure: false,
             containment,
+            log,
             timer,
             started: Instant::now(),
         };
@@ -390,7 +430,13 @@ impl Daemon {
             let last_start = self.store.last(&def.name).map(|r| r.start_usec);
             if schedule::missed_elapse(&def, last_start, now, self.zones.local(), &mut self.mktime)
             {
-                tracing::info!(
+                job_event!(
+                    self.log,
+                    None,
+                    INFO,
+                    &def.name,
+                    None,
+                    [],
                     "{}: an elapse was missed while jobd was down; running it now (persistent)",
                     def.name
                 );
@@ -457,7 +503,13 @@ impl Daemon {
     fn elapse(&mut self, i: usize, trigger: &'static str, elapse_usec: i64) {
         let slot = &self.slots[i];
         if let Some(r) = &slot.run {
-            tracing::warn!(
+            job_event!(
+                self.log,
+                Some(mid::ELAPSE_SKIPPED),
+                WARN,
+                &slot.def.name,
+                Some(&r.invocation),
+                ["JOBD_ELAPSE_USEC" => elapse_usec],
                 "{}: elapse of {} skipped: the previous run (pid {}, invocation {}) is still going",
                 slot.def.name,
                 timestamp::format(elapse_usec, self.zones.local()),
@@ -501,7 +553,13 @@ impl Daemon {
             if run.timeout_at.is_some_and(|t| t <= now) {
                 run.timeout_at = None;
                 run.timed_out = true;
-                tracing::warn!(
+                job_event!(
+                    self.log,
+                    None,
+                    WARN,
+                    name,
+                    Some(&run.invocation),
+                    [],
                     "{name}: run {} timed out; sending {} to all its processes",
                     run.invocation,
                     signame::name(stop_signal)
@@ -515,7 +573,13 @@ impl Daemon {
                     // systemd's result for a stop that needed SIGKILL.
                     run.timed_out = true;
                 }
-                tracing::warn!(
+                job_event!(
+                    self.log,
+                    None,
+                    WARN,
+                    name,
+                    Some(&run.invocation),
+                    [],
                     "{name}: processes still there {} after the stop signal; sending SIGKILL",
                     crate::calendar::timespan::format(stop_timeout)
                 );
@@ -537,7 +601,16 @@ impl Daemon {
         let invocation = invocation_id();
         let def = Arc::clone(&self.slots[i].def);
         if self.shutting_down {
-            tracing::warn!("{}: not started: jobd is shutting down", def.name);
+            job_event!(
+                self.log,
+                None,
+                WARN,
+                &def.name,
+                None,
+                [],
+                "{}: not started: jobd is shutting down",
+                def.name
+            );
             return Err((invocation, "jobd is shutting down".into()));
         }
         let mut env = vec![
@@ -576,7 +649,16 @@ impl Daemon {
             });
         match spawned {
             Err(reason) => {
-                tracing::error!("{}: failed to start: {reason}", def.name);
+                job_event!(
+                    self.log,
+                    Some(mid::START_FAILED),
+                    ERROR,
+                    &def.name,
+                    Some(&invocation),
+                    ["JOBD_RESULT" => "start-failed", "JOBD_TRIGGER" => trigger],
+                    "{}: failed to start: {reason}",
+                    def.name
+                );
                 self.record(|s| s.started(&def.name, &run));
                 let end = now_usec();
                 self.record(|s| {
@@ -605,7 +687,13 @@ impl Daemon {
             Ok((sp, cgroup)) => {
                 run.pid = Some(sp.pid);
                 self.record(|s| s.started(&def.name, &run));
-                tracing::info!(
+                job_event!(
+                    self.log,
+                    Some(mid::STARTED),
+                    INFO,
+                    &def.name,
+                    Some(&invocation),
+                    ["JOBD_TRIGGER" => trigger, "JOBD_PID" => sp.pid],
                     "{}: started (pid {}, invocation {invocation}, trigger {trigger})",
                     def.name,
                     sp.pid
@@ -639,10 +727,15 @@ impl Daemon {
                     slot.mono_at = Some((now + d, "active"));
                 }
                 self.pids.insert(sp.pid, i);
-                for fd in [sp.stdout, sp.stderr] {
-                    let tail = Arc::clone(&self.slots[i].tail);
-                    tokio::spawn(forward_output(def.name.clone(), sp.pid, fd, tail));
-                }
+                let out = self
+                    .log
+                    .run(&def.name, &invocation, sp.pid, Arc::clone(&self.slots[i].tail));
+                tokio::spawn(journal::forward(
+                    Arc::clone(&out),
+                    journal::Stream::Stdout,
+                    sp.stdout,
+                ));
+                tokio::spawn(journal::forward(out, journal::Stream::Stderr, sp.stderr));
                 Ok((sp.pid, invocation))
             }
         }
@@ -668,7 +761,13 @@ impl Daemon {
     ) {
         let def = Arc::clone(&self.slots[i].def);
         if d.limit_hit {
-            tracing::error!(
+            job_event!(
+                self.log,
+                Some(mid::START_LIMIT_HIT),
+                ERROR,
+                &def.name,
+                None,
+                [],
                 "{}: start limit hit ({} starts within {}): not restarted until `jobd start {}`",
                 def.name,
                 def.start_limit_burst,
@@ -679,10 +778,25 @@ impl Daemon {
         if let Some(delay) = d.restart_in {
             let n = self.slots[i].tracker.restarts.saturating_add(1);
             if delay.is_zero() && restart_now {
-                tracing::info!("{}: restarting now (restart {n})", def.name);
+                job_event!(
+                    self.log,
+                    Some(mid::RESTART_SCHEDULED),
+                    INFO,
+                    &def.name,
+                    None,
+                    ["JOBD_RESTART" => n, "JOBD_RESTART_USEC" => 0],
+                    "{}: restarting now (restart {n})",
+                    def.name
+                );
                 let _ = self.start(i, "restart", &[], Cause::Restart);
             } else {
-                tracing::info!(
+                job_event!(
+                    self.log,
+                    Some(mid::RESTART_SCHEDULED),
+                    INFO,
+                    &def.name,
+                    None,
+                    ["JOBD_RESTART" => n, "JOBD_RESTART_USEC" => delay.as_micros()],
                     "{}: restarting in {} (restart {n})",
                     def.name,
                     crate::calendar::timespan::format(delay)
@@ -700,7 +814,13 @@ impl Daemon {
         let def = Arc::clone(&self.slots[i].def);
         if self.in_on_failure {
             if !def.on_failure.is_empty() {
-                tracing::warn!(
+                job_event!(
+                    self.log,
+                    None,
+                    WARN,
+                    &def.name,
+                    None,
+                    [],
                     "{}: on_failure jobs not started: {} itself was started by on_failure and could not start",
                     def.name,
                     def.name
@@ -719,7 +839,13 @@ impl Daemon {
                 continue;
             };
             if self.slots[j].run.is_some() {
-                tracing::warn!(
+                job_event!(
+                    self.log,
+                    None,
+                    WARN,
+                    other,
+                    None,
+                    [],
                     "{other}: not started for {}'s failure: already running",
                     def.name
                 );
@@ -758,18 +884,26 @@ impl Daemon {
         let stopped_with = run.stop_requested.then_some(def.stop_signal);
         let result = RunResult::of(def.kind, exit, run.timed_out, stopped_with);
         let status = exit_status(exit);
-        let shown = match &status {
-            ExitStatus::Code(c) => format!("status={c}"),
-            ExitStatus::Signal(s) => format!("signal={s}"),
+        let (shown, status_text) = match &status {
+            ExitStatus::Code(c) => (format!("status={c}"), c.to_string()),
+            ExitStatus::Signal(s) => (format!("signal={s}"), s.clone()),
         };
-        tracing::info!(
+        let took = u64::try_from(end - run.start_usec).unwrap_or(0);
+        job_event!(
+            self.log,
+            Some(mid::FINISHED),
+            INFO,
+            &def.name,
+            Some(&run.invocation),
+            [
+                "JOBD_RESULT" => result.as_str(),
+                "JOBD_EXIT_STATUS" => status_text,
+                "JOBD_DURATION_USEC" => took
+            ],
             "{}: finished: result {}, {shown}, after {} (invocation {})",
             def.name,
             result.as_str(),
-            crate::calendar::timespan::format_usec(
-                u64::try_from(end - run.start_usec).unwrap_or(0),
-                1000
-            ),
+            crate::calendar::timespan::format_usec(took, 1000),
             run.invocation
         );
         run.ended = Some((result, status.clone(), Instant::now()));
@@ -777,7 +911,13 @@ impl Daemon {
         let invocation = run.invocation.clone();
         if run.scope.alive(&known) {
             run.leftovers = true;
-            tracing::info!(
+            job_event!(
+                self.log,
+                None,
+                INFO,
+                &def.name,
+                Some(&invocation),
+                [],
                 "{}: stopping what is left of run {invocation} ({})",
                 def.name,
                 signame::name(def.stop_signal)
@@ -838,7 +978,17 @@ impl Daemon {
         run.scope.remove();
         let def = Arc::clone(&self.slots[i].def);
         if run.leftovers {
-            tracing::info!("{}: the rest of run {} has ended", def.name, run.invocation);
+            job_event!(
+                self.log,
+                None,
+                INFO,
+                &def.name,
+                Some(&run.invocation),
+                [],
+                "{}: the rest of run {} has ended",
+                def.name,
+                run.invocation
+            );
         }
         let finished = Finished {
             name: def.name.clone(),
@@ -1352,60 +1502,3 @@ fn notify_reloading() {
     notify(&states);
 }
 
-/// Copies a job's output to the daemon's stderr as `NAME[PID]: line`
-/// (until the journal writer replaces it). Lines are cut at 64 KiB so a
-/// job printing without newlines cannot grow the daemon's memory.
-/// The last lines a job printed, for `status` (until the journal serves
-/// them). Shared with the job's output readers.
-type Tail = Arc<std::sync::Mutex<std::collections::VecDeque<String>>>;
-
-/// Lines `status` shows, and the most of each line it keeps.
-const TAIL_LINES: usize = 10;
-const TAIL_LINE_BYTES: usize = 1024;
-
-async fn forward_output(name: String, pid: u32, fd: std::os::fd::OwnedFd, tail: Tail) {
-    let Ok(rx) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
-        return;
-    };
-    let mut rd = tokio::io::BufReader::new(rx);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = {
-            use tokio::io::AsyncReadExt as _;
-            (&mut rd).take(64 * 1024).read_until(b'\n', &mut line).await
-        };
-        match n {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                if line.last() == Some(&b'\n') {
-                    line.pop();
-                }
-                let text = String::from_utf8_lossy(&line);
-                let shown = format!("{name}[{pid}]: {text}");
-                let mut kept = shown.clone();
-                if kept.len() > TAIL_LINE_BYTES {
-                    let mut cut = TAIL_LINE_BYTES;
-                    while !kept.is_char_boundary(cut) {
-                        cut -= 1;
-                    }
-                    kept.truncate(cut);
-                }
-                {
-                    // A poisoned lock only means another reader panicked
-                    // mid-push; the deque itself is still whole.
-                    let mut t = tail
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if t.len() == TAIL_LINES {
-                        t.pop_front();
-                    }
-                    t.push_back(kept);
-                }
-                // Kept first, printed second: whoever sees the line can
-                // find it in `status`.
-                eprintln!("{shown}");
-            }
-        }
-    }
-}

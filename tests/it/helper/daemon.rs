@@ -35,7 +35,15 @@ impl Daemon {
 
     /// Starts a daemon on the files already in `dir`.
     pub fn start_in(dir: tempfile::TempDir) -> Daemon {
-        Daemon::start_with(dir, None)
+        Daemon::start_with(dir, None, &[])
+    }
+
+    /// Writes `config` and starts a daemon with these extra environment
+    /// variables.
+    pub fn start_env(config: &str, env: &[(&str, &str)]) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("jobd.yaml"), config).expect("write config");
+        Daemon::start_with(dir, None, env)
     }
 
     /// Writes `config` and starts a daemon inside the cgroup `cgroup`
@@ -43,11 +51,11 @@ impl Daemon {
     pub fn start_in_cgroup(config: &str, cgroup: &Path) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("jobd.yaml"), config).expect("write config");
-        Daemon::start_with(dir, Some(cgroup))
+        Daemon::start_with(dir, Some(cgroup), &[])
     }
 
-    fn start_with(dir: tempfile::TempDir, cgroup: Option<&Path>) -> Daemon {
-        let (child, lines, notify) = spawn_with(dir.path(), cgroup)
+    fn start_with(dir: tempfile::TempDir, cgroup: Option<&Path>, env: &[(&str, &str)]) -> Daemon {
+        let (child, lines, notify) = spawn_with(dir.path(), cgroup, env)
             .unwrap_or_else(|log| panic!("daemon did not start:\n{log}"));
         Daemon {
             dir,
@@ -220,7 +228,13 @@ pub fn cli(dir: &Path) -> Command {
         .env_remove("NOTIFY_SOCKET")
         .env_remove("JOBD_CONFIG")
         .env_remove("JOBD_SOCKET")
-        .env_remove("JOBD_STATE_DIR");
+        .env_remove("JOBD_STATE_DIR")
+        // Never the machine's own journal: a namespace nobody serves, so
+        // job output goes to the state directory's files unless a test
+        // starts its own journald. Job lines are also copied to the
+        // daemon's stderr, where tests wait for them.
+        .env("JOBD_LOG_NAMESPACE", "jobd-tests-no-journal")
+        .env("JOBD_MIRROR_OUTPUT", "1");
     c
 }
 
@@ -230,6 +244,7 @@ pub fn cli(dir: &Path) -> Command {
 pub fn spawn_with(
     dir: &Path,
     cgroup: Option<&Path>,
+    env: &[(&str, &str)],
 ) -> Result<(Child, mpsc::Receiver<String>, UnixDatagram), String> {
     let notify_path = dir.join(format!("notify-{}", std::process::id()));
     let _ = std::fs::remove_file(&notify_path);
@@ -238,6 +253,7 @@ pub fn spawn_with(
         .set_read_timeout(Some(Duration::from_millis(50)))
         .expect("timeout");
     let mut cmd = cli(dir);
+    cmd.envs(env.iter().copied());
     if let Some(cg) = cgroup {
         // `sh` joins the cgroup, then becomes jobd: the daemon is in it
         // from its first instruction.
