@@ -14,6 +14,7 @@ mod check;
 mod control;
 mod history;
 mod list;
+mod logs;
 mod status;
 
 /// What a command reports back to `main`.
@@ -114,6 +115,8 @@ pub enum Command {
     Restart(control::NameArg),
     /// A job's last runs, newest first.
     History(history::Args),
+    /// The job's output lines, from the journal or the fallback files.
+    Logs(logs::Args),
     /// Re-read the config file.
     Reload,
     /// Validate a config file without a daemon.
@@ -171,6 +174,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Stop(a) => Ok(control::stop(paths, &a.name)),
         Command::Restart(a) => Ok(control::restart(paths, &a.name)),
         Command::History(args) => Ok(history::run(paths, &args)),
+        Command::Logs(args) => Ok(logs::run(paths, &args)),
         Command::Reload => Ok(control::reload(paths)),
         Command::Check => Ok(check::run(paths)),
         Command::Calendar(args) => calendar::run(&args),

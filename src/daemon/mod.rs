@@ -38,13 +38,13 @@ use crate::config::{self, Config, Env, Job, JobType};
 use crate::ipc::{
     ErrorCode, Finished, JobInfo, ProcessInfo, ReloadReport, Reply, Request, Started, StatusInfo,
 };
+use crate::journal::{self, Log, Tail, message_id as mid};
 use crate::schedule;
 use crate::state::{ExitStatus, Run, Store};
 use crate::supervise::policy::{self, Cause, Policy, RunResult, Tracker};
 use crate::supervise::scope::{Containment, Scope};
 use crate::supervise::{self, Exit, signal as signame};
 use crate::tzdb::{SystemZones, now_usec};
-use crate::journal::{self, Log, Tail, message_id as mid};
 use server::Incoming;
 use timer::{Wake, WallTimer};
 
@@ -187,6 +187,8 @@ struct Active {
     ended: Option<(RunResult, ExitStatus, Instant)>,
     /// Processes were left when the main process ended.
     leftovers: bool,
+    /// Where its output goes.
+    output: Arc<journal::RunOutput>,
     /// `run-now --wait` clients.
     waiters: Vec<mpsc::UnboundedSender<Reply>>,
     /// `stop` clients, answered when the run has ended.
@@ -698,8 +700,15 @@ impl Daemon {
                     def.name,
                     sp.pid
                 );
+                let output = self.log.run(
+                    &def.name,
+                    &invocation,
+                    sp.pid,
+                    Arc::clone(&self.slots[i].tail),
+                );
                 let slot = &mut self.slots[i];
                 slot.run = Some(Active {
+                    output: Arc::clone(&output),
                     pid: sp.pid,
                     invocation: invocation.clone(),
                     start_usec,
@@ -727,15 +736,12 @@ impl Daemon {
                     slot.mono_at = Some((now + d, "active"));
                 }
                 self.pids.insert(sp.pid, i);
-                let out = self
-                    .log
-                    .run(&def.name, &invocation, sp.pid, Arc::clone(&self.slots[i].tail));
                 tokio::spawn(journal::forward(
-                    Arc::clone(&out),
+                    Arc::clone(&output),
                     journal::Stream::Stdout,
                     sp.stdout,
                 ));
-                tokio::spawn(journal::forward(out, journal::Stream::Stderr, sp.stderr));
+                tokio::spawn(journal::forward(output, journal::Stream::Stderr, sp.stderr));
                 Ok((sp.pid, invocation))
             }
         }
@@ -889,23 +895,25 @@ impl Daemon {
             ExitStatus::Signal(s) => (format!("signal={s}"), s.clone()),
         };
         let took = u64::try_from(end - run.start_usec).unwrap_or(0);
-        job_event!(
-            self.log,
-            Some(mid::FINISHED),
-            INFO,
-            &def.name,
-            Some(&run.invocation),
-            [
-                "JOBD_RESULT" => result.as_str(),
-                "JOBD_EXIT_STATUS" => status_text,
-                "JOBD_DURATION_USEC" => took
+        // After the run's last output line, in the journal and on stderr.
+        run.output.after_output(journal::OwnedEvent {
+            message_id: Some(mid::FINISHED),
+            level: tracing::Level::INFO,
+            job: def.name.clone(),
+            invocation: Some(run.invocation.clone()),
+            message: format!(
+                "{}: finished: result {}, {shown}, after {} (invocation {})",
+                def.name,
+                result.as_str(),
+                crate::calendar::timespan::format_usec(took, 1000),
+                run.invocation
+            ),
+            fields: vec![
+                ("JOBD_RESULT", result.as_str().to_owned()),
+                ("JOBD_EXIT_STATUS", status_text),
+                ("JOBD_DURATION_USEC", took.to_string()),
             ],
-            "{}: finished: result {}, {shown}, after {} (invocation {})",
-            def.name,
-            result.as_str(),
-            crate::calendar::timespan::format_usec(took, 1000),
-            run.invocation
-        );
+        });
         run.ended = Some((result, status.clone(), Instant::now()));
         run.timeout_at = None;
         let invocation = run.invocation.clone();
@@ -1035,7 +1043,8 @@ impl Daemon {
             | Request::Start { name }
             | Request::Stop { name }
             | Request::Restart { name }
-            | Request::History { name, .. } => Some(name.clone()),
+            | Request::History { name, .. }
+            | Request::LogSource { name } => Some(name.clone()),
             Request::List | Request::Reload => None,
         };
         let idx = match &name {
@@ -1103,6 +1112,7 @@ impl Daemon {
                 }
                 return;
             }
+            (Request::LogSource { .. }, Some(i)) => Reply::ok(self.log_source(i)),
             (_, None) => Reply::err(ErrorCode::BadRequest, "request needs a job name"),
         };
         let _ = reply.send(r);
@@ -1281,6 +1291,8 @@ impl Daemon {
                 now + i64::try_from(left.as_micros()).unwrap_or(i64::MAX)
             }),
             start_limit_hit: slot.tracker.limit_hit,
+            logs: self.log.describe(),
+            log_dropped: self.log.dropped(),
             now_usec: now,
             run_start_usec: slot.run.as_ref().map(|r| r.start_usec),
             run_trigger: slot.run.as_ref().map(|r| r.trigger.to_owned()),
@@ -1291,6 +1303,37 @@ impl Daemon {
                 .iter()
                 .cloned()
                 .collect(),
+        }
+    }
+
+    fn log_source(&self, i: usize) -> crate::ipc::LogSource {
+        let slot = &self.slots[i];
+        let (kind, files, current_file) = match &self.log.sink {
+            journal::Sink::Journal(_) => ("journal", Vec::new(), None),
+            journal::Sink::Files(f) => (
+                "files",
+                journal::files::files_of(&f.dir, &slot.def.name)
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect(),
+                Some(
+                    f.dir
+                        .join(format!("{}.log", slot.def.name))
+                        .display()
+                        .to_string(),
+                ),
+            ),
+        };
+        crate::ipc::LogSource {
+            kind: kind.to_owned(),
+            namespace: self.log.namespace.clone(),
+            files,
+            current_file,
+            last_invocation: slot.run.as_ref().map(|r| r.invocation.clone()).or_else(|| {
+                self.store
+                    .last(&slot.def.name)
+                    .map(|r| r.invocation.clone())
+            }),
         }
     }
 
@@ -1501,4 +1544,3 @@ fn notify_reloading() {
     }
     notify(&states);
 }
-

@@ -55,6 +55,25 @@ pub enum Request {
         #[serde(default = "default_history")]
         n: usize,
     },
+    /// Where a job's lines are (for `jobd logs`).
+    LogSource {
+        name: String,
+    },
+}
+
+/// Reply to `log-source`: the journal (read with `journalctl`) or files.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LogSource {
+    /// `journal` or `files`.
+    pub kind: String,
+    /// The journal namespace, if any.
+    pub namespace: Option<String>,
+    /// The job's files, oldest first (`files` only).
+    pub files: Vec<String>,
+    /// The file new lines go to, whether it exists yet or not (`files`).
+    pub current_file: Option<String>,
+    /// The running or last run's invocation (`--invocation last`).
+    pub last_invocation: Option<String>,
 }
 
 fn default_history() -> usize {
@@ -196,6 +215,11 @@ pub struct StatusInfo {
     pub restart_usec: Option<i64>,
     /// The start limit stopped the restarts (state `failed`).
     pub start_limit_hit: bool,
+    /// Where job output goes (`journal (…)` or `files in …`).
+    pub logs: String,
+    /// Entries dropped since the daemon started because journald was
+    /// unreachable (all jobs).
+    pub log_dropped: u64,
     pub now_usec: i64,
     /// The run in progress.
     pub run_start_usec: Option<i64>,

@@ -59,8 +59,8 @@ impl FileLogs {
 }
 
 impl JobFile {
-    /// Appends whole lines; rotates first if they would take the file
-    /// past the limit.
+    /// Appends whole lines, rotating whenever the next ones would take the
+    /// file past the limit.
     pub fn append(&mut self, data: &[u8]) -> io::Result<()> {
         if self.file.is_none() {
             if let Some(dir) = self.path.parent() {
@@ -73,14 +73,34 @@ impl JobFile {
             self.size = f.metadata()?.len();
             self.file = Some(f);
         }
-        if self.size > 0 && self.size + data.len() as u64 > self.max {
-            self.rotate()?;
+        let mut data = data;
+        while !data.is_empty() {
+            let room = usize::try_from(self.max.saturating_sub(self.size)).unwrap_or(usize::MAX);
+            // The longest run of whole lines that fits; a single line
+            // longer than the limit goes alone into a fresh file.
+            let take = if data.len() <= room {
+                data.len()
+            } else {
+                match data[..room].iter().rposition(|&b| b == b'\n') {
+                    Some(k) => k + 1,
+                    None if self.size > 0 => 0,
+                    None => data
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(data.len(), |k| k + 1),
+                }
+            };
+            if take == 0 {
+                self.rotate()?;
+                continue;
+            }
+            let Some(f) = &mut self.file else {
+                return Ok(());
+            };
+            f.write_all(&data[..take])?;
+            self.size += take as u64;
+            data = &data[take..];
         }
-        let Some(f) = &mut self.file else {
-            return Ok(());
-        };
-        f.write_all(data)?;
-        self.size += data.len() as u64;
         Ok(())
     }
 
@@ -177,7 +197,7 @@ pub fn files_of(dir: &Path, name: &str) -> Vec<PathBuf> {
             Some((k, e.path()))
         })
         .collect();
-    rotated.sort_by(|a, b| b.0.cmp(&a.0));
+    rotated.sort_by_key(|r| std::cmp::Reverse(r.0));
     let mut out: Vec<PathBuf> = rotated.into_iter().map(|(_, p)| p).collect();
     if base.exists() {
         out.push(base);
@@ -218,7 +238,15 @@ mod tests {
         let f = logs.job("j");
         for i in 0..20 {
             let mut buf = Vec::new();
-            line(&mut buf, "t", "inv", "stdout", 6, 1, format!("line {i}").as_bytes());
+            line(
+                &mut buf,
+                "t",
+                "inv",
+                "stdout",
+                6,
+                1,
+                format!("line {i}").as_bytes(),
+            );
             f.lock().unwrap().append(&buf).unwrap();
         }
         let files = files_of(&dir.path().join("logs"), "j");

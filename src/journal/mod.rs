@@ -75,6 +75,17 @@ pub type Tail = Arc<Mutex<VecDeque<String>>>;
 const TAIL_LINES: usize = 10;
 const TAIL_LINE_BYTES: usize = 1024;
 
+/// A lifecycle event kept for later: a run's "finished" waits until
+/// all of the run's output has been sent, so it comes after it.
+pub struct OwnedEvent {
+    pub message_id: Option<&'static str>,
+    pub level: tracing::Level,
+    pub job: String,
+    pub invocation: Option<String>,
+    pub message: String,
+    pub fields: Vec<(&'static str, String)>,
+}
+
 /// One lifecycle event.
 pub struct Event<'a> {
     pub message_id: Option<&'static str>,
@@ -182,6 +193,25 @@ impl Log {
         }
     }
 
+    /// Logs an event: the stderr line (through `tracing`) and the entry.
+    pub fn emit(&self, e: &OwnedEvent) {
+        let m = &e.message;
+        match e.level {
+            tracing::Level::ERROR => tracing::error!(target: "lifecycle", "{m}"),
+            tracing::Level::WARN => tracing::warn!(target: "lifecycle", "{m}"),
+            tracing::Level::INFO => tracing::info!(target: "lifecycle", "{m}"),
+            _ => tracing::debug!(target: "lifecycle", "{m}"),
+        }
+        self.event(&Event {
+            message_id: e.message_id,
+            priority: priority_of(e.level),
+            job: &e.job,
+            invocation: e.invocation.as_deref(),
+            message: m,
+            fields: &e.fields,
+        });
+    }
+
     /// A line of the daemon's own (not about one job's run).
     pub fn daemon_line(&self, priority: u8, message: &[u8]) {
         if let Sink::Journal(_) = &self.sink {
@@ -215,6 +245,8 @@ impl Log {
             },
             mirror: self.mirror,
             tail,
+            log: self.clone(),
+            open: Mutex::new((2, None)),
         })
     }
 }
@@ -234,6 +266,9 @@ pub struct RunOutput {
     sink: RunSink,
     mirror: bool,
     tail: Tail,
+    log: Log,
+    /// Streams still open, and the event to log once both are done.
+    open: Mutex<(u8, Option<OwnedEvent>)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -281,12 +316,42 @@ pub async fn forward(out: Arc<RunOutput>, stream: Stream, fd: OwnedFd) {
         }
         out.deliver(stream, &arena, &ends, &mut entry).await;
         if n == 0 {
+            out.stream_done();
             return;
         }
     }
 }
 
 impl RunOutput {
+    /// Logs `e` once all the run's output has been delivered (at once if
+    /// it has).
+    pub fn after_output(&self, e: OwnedEvent) {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if open.0 == 0 {
+            drop(open);
+            self.log.emit(&e);
+        } else {
+            open.1 = Some(e);
+        }
+    }
+
+    fn stream_done(&self) {
+        let pending = {
+            let mut open = self
+                .open
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            open.0 = open.0.saturating_sub(1);
+            if open.0 == 0 { open.1.take() } else { None }
+        };
+        if let Some(e) = pending {
+            self.log.emit(&e);
+        }
+    }
+
     async fn deliver(&self, stream: Stream, arena: &[u8], ends: &[usize], entry: &mut Vec<u8>) {
         if ends.is_empty() {
             return;
@@ -378,7 +443,8 @@ pub fn stderr_is_journal() -> bool {
     let Ok(st) = rustix::fs::fstat(std::io::stderr()) else {
         return false;
     };
-    dev.parse::<u64>().is_ok_and(|d| d == st.st_dev) && ino.parse::<u64>().is_ok_and(|i| i == st.st_ino)
+    dev.parse::<u64>().is_ok_and(|d| d == st.st_dev)
+        && ino.parse::<u64>().is_ok_and(|i| i == st.st_ino)
 }
 
 /// syslog priority of a `tracing` level.

@@ -100,7 +100,9 @@ impl JournalSocket {
     }
 
     fn down_for(&self) -> Duration {
-        self.lock().down_since.map_or(Duration::ZERO, |t| t.elapsed())
+        self.lock()
+            .down_since
+            .map_or(Duration::ZERO, |t| t.elapsed())
     }
 
     /// Sends one encoded entry; waits while journald is busy. False if
@@ -148,9 +150,9 @@ fn classify(e: &std::io::Error) -> Attempt {
     match e.raw_os_error().map(Errno::from_raw_os_error) {
         Some(Errno::AGAIN) => Attempt::Wait,
         Some(Errno::MSGSIZE | Errno::NOBUFS) => Attempt::TooBig,
-        Some(Errno::CONNREFUSED | Errno::NOTCONN | Errno::PIPE | Errno::CONNRESET | Errno::NOENT) => {
-            Attempt::Reconnect
-        }
+        Some(
+            Errno::CONNREFUSED | Errno::NOTCONN | Errno::PIPE | Errno::CONNRESET | Errno::NOENT,
+        ) => Attempt::Reconnect,
         _ => Attempt::Failed,
     }
 }

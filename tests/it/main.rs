@@ -10,4 +10,5 @@ mod calendar_oracle;
 mod config_errors;
 mod daemon;
 mod helper;
+mod journal;
 mod supervise;

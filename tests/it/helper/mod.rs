@@ -2,6 +2,7 @@
 
 pub mod cgroup;
 pub mod daemon;
+pub mod journald;
 
 use std::process::{Command, Output};
 
