@@ -143,6 +143,15 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
         }
     }
     let _ = writeln!(o, "   Restarts: {}", j.restarts);
+    let dropped = if s.log_dropped > 0 {
+        format!(
+            " ({} entries dropped while journald was unreachable)",
+            s.log_dropped
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(o, "       Logs: {}{dropped}", s.logs);
     match &s.cgroup {
         Some(c) => {
             let _ = writeln!(o, "     CGroup: {c}");

@@ -359,16 +359,22 @@ impl RunOutput {
         let line = |k: usize| &arena[if k == 0 { 0 } else { ends[k - 1] }..ends[k]];
         match &self.sink {
             RunSink::Journal(sock) => {
+                // All of this chunk's entries back to back, sent many per
+                // system call.
+                entry.clear();
+                let mut bounds = Vec::with_capacity(ends.len());
                 for k in 0..ends.len() {
                     let (prio, msg) = encode::priority(line(k), 6);
-                    entry.clear();
+                    let start = entry.len();
                     entry.extend_from_slice(&self.headers[stream as usize]);
                     entry.extend_from_slice(b"PRIORITY=");
                     entry.push(b'0' + prio);
                     entry.push(b'\n');
                     encode::field(entry, "MESSAGE", msg);
-                    sock.send(entry).await;
+                    bounds.push((start, entry.len()));
                 }
+                let entries: Vec<&[u8]> = bounds.iter().map(|&(a, b)| &entry[a..b]).collect();
+                sock.send_many(&entries).await;
             }
             RunSink::File(file) => {
                 let ts = files::timestamp(crate::tzdb::now_usec());
