@@ -8,7 +8,11 @@
 //!   systemd load it.
 //! - [`config`]: the YAML file → a validated model, errors as FILE:LINE:COL.
 //! - [`schedule`]: pure. Next elapses, persistent catch-up, randomized delay.
-//! - [`supervise`]: spawning jobs in process groups, the one reaper, /proc.
+//! - [`supervise`]: spawning jobs (process groups or cgroups), the one
+//!   reaper, whole process trees, and the pure restart/back-off/start-limit
+//!   rules.
+//! - [`journal`]: job output and daemon events to journald (native
+//!   protocol), or to rotated files where there is no journal.
 //! - [`state`]: the crash-safe run history.
 //! - [`ipc`]: the control protocol shared by the daemon and the CLI.
 //! - [`daemon`]: the event loop, the wall-clock timer, the control socket.
