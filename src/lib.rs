@@ -16,12 +16,14 @@
 //! - [`state`]: the crash-safe run history.
 //! - [`ipc`]: the control protocol shared by the daemon and the CLI.
 //! - [`daemon`]: the event loop, the wall-clock timer, the control socket.
+//! - [`import`]: systemd user units and crontabs → jobd YAML.
 //! - [`cli`]: the `jobd` command line.
 
 pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod import;
 pub mod ipc;
 pub mod journal;
 pub mod schedule;

@@ -13,6 +13,7 @@ pub mod calendar;
 mod check;
 mod control;
 mod history;
+mod import;
 mod list;
 mod logs;
 mod status;
@@ -121,6 +122,9 @@ pub enum Command {
     Reload,
     /// Validate a config file without a daemon.
     Check,
+    /// Print jobd YAML for systemd user units or a crontab.
+    #[command(subcommand)]
+    Import(import::Args),
     /// Show the normalized form and next elapses of calendar expressions,
     /// like `systemd-analyze calendar`.
     Calendar(calendar::Args),
@@ -177,6 +181,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Logs(args) => Ok(logs::run(paths, &args)),
         Command::Reload => Ok(control::reload(paths)),
         Command::Check => Ok(check::run(paths)),
+        Command::Import(args) => Ok(import::run(&args)),
         Command::Calendar(args) => calendar::run(&args),
     }
 }

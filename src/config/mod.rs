@@ -543,7 +543,9 @@ impl Validator<'_> {
             .on_startup
             .as_ref()
             .and_then(|s| self.span(s, "on_startup"));
-        for (v, key) in [(&on_active, &raw.on_active), (&on_startup, &raw.on_startup)] {
+        // `on_startup: 0` is "at start-up" (crontab's @reboot); only a
+        // zero `on_active` would loop.
+        for (v, key) in [(&on_active, &raw.on_active)] {
             if let (Some(d), Some(s)) = (v, key)
                 && d.is_zero()
                 && key.is_some()

@@ -10,5 +10,6 @@ mod calendar_oracle;
 mod config_errors;
 mod daemon;
 mod helper;
+mod import;
 mod journal;
 mod supervise;

@@ -1,0 +1,520 @@
+//! systemd user units → jobd jobs: a `.timer` with the `.service` it
+//! starts becomes a scheduled oneshot; a `.service` alone becomes a
+//! supervised job. Every key is either translated or reported.
+//!
+//! Unit files are read as systemd.syntax(7) says: `[Section]`, `Key=value`
+//! (repeatable; an empty value resets a list), `#`/`;` comments, trailing
+//! `\` continues a line. Specifiers: `%h` → `~`, `%%` → `%`, `%u`, `%n`,
+//! `%N`, `%p`, `%i`, `%t`, `%T`, `%E`; others are reported.
+
+use std::path::{Path, PathBuf};
+
+use super::{Imported, JobOut, job_name, list, map, quote, unique};
+
+/// One parsed unit: (section, key, value, line) in file order.
+#[derive(Debug, Default)]
+pub struct Unit {
+    pub name: String,
+    pub path: PathBuf,
+    pub entries: Vec<(String, String, String, usize)>,
+}
+
+impl Unit {
+    pub fn parse(name: &str, path: &Path, text: &str) -> Unit {
+        let mut u = Unit {
+            name: name.to_owned(),
+            path: path.to_owned(),
+            entries: Vec::new(),
+        };
+        let mut section = String::new();
+        let mut pending: Option<(String, usize)> = None;
+        for (n, raw) in text.lines().enumerate() {
+            let (line, start) = match pending.take() {
+                Some((mut acc, at)) => {
+                    acc.push(' ');
+                    acc.push_str(raw.trim());
+                    (acc, at)
+                }
+                None => (raw.trim().to_owned(), n + 1),
+            };
+            if let Some(cont) = line.strip_suffix('\\') {
+                pending = Some((cont.trim_end().to_owned(), start));
+                continue;
+            }
+            if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+                continue;
+            }
+            if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = s.to_owned();
+                continue;
+            }
+            if let Some((k, v)) = line.split_once('=') {
+                u.entries.push((
+                    section.clone(),
+                    k.trim().to_owned(),
+                    v.trim().to_owned(),
+                    start,
+                ));
+            }
+        }
+        u
+    }
+
+    /// The values of `section`/`key`, an empty assignment resetting.
+    fn all(&self, section: &str, key: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        for (s, k, v, _) in &self.entries {
+            if s == section && k == key {
+                if v.is_empty() {
+                    out.clear();
+                } else {
+                    out.push(v.as_str());
+                }
+            }
+        }
+        out
+    }
+
+    fn last(&self, section: &str, key: &str) -> Option<&str> {
+        self.all(section, key).pop()
+    }
+
+    fn stem(&self) -> &str {
+        self.name.rsplit_once('.').map_or(&self.name, |(s, _)| s)
+    }
+}
+
+/// Keys translated, by section; anything else is reported.
+const TIMER_KEYS: &[&str] = &[
+    "OnCalendar",
+    "Persistent",
+    "RandomizedDelaySec",
+    "OnUnitActiveSec",
+    "OnStartupSec",
+    "OnBootSec",
+    "OnActiveSec",
+    "Unit",
+];
+const SERVICE_KEYS: &[&str] = &[
+    "ExecStart",
+    "Type",
+    "Environment",
+    "EnvironmentFile",
+    "WorkingDirectory",
+    "Restart",
+    "RestartSec",
+    "RestartMaxDelaySec",
+    "KillSignal",
+    "TimeoutStopSec",
+    "RuntimeMaxSec",
+];
+const UNIT_KEYS: &[&str] = &[
+    "Description",
+    "OnFailure",
+    "StartLimitBurst",
+    "StartLimitIntervalSec",
+];
+/// Keys that only matter to systemd's own machinery: nothing to warn about.
+const HARMLESS: &[(&str, &str)] = &[
+    ("Unit", "Documentation"),
+    ("Install", "WantedBy"),
+    ("Install", "Also"),
+];
+
+/// Imports `path`: a `.timer` (with its service), a `.service`, or a
+/// directory (every timer with its service, then the services no timer
+/// starts).
+pub fn import(path: &Path) -> Result<Imported, String> {
+    let mut out = Imported::default();
+    if path.is_dir() {
+        let mut names: Vec<String> = std::fs::read_dir(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .filter(|n| n.ends_with(".timer") || n.ends_with(".service"))
+            .collect();
+        names.sort();
+        let mut started: Vec<String> = Vec::new();
+        for n in names.iter().filter(|n| n.ends_with(".timer")) {
+            started.push(import_timer(&path.join(n), &mut out)?);
+        }
+        for n in names.iter().filter(|n| n.ends_with(".service")) {
+            if !started.contains(n) {
+                import_service(&path.join(n), None, &mut out)?;
+            }
+        }
+    } else if path.extension().is_some_and(|e| e == "timer") {
+        import_timer(path, &mut out)?;
+    } else {
+        import_service(path, None, &mut out)?;
+    }
+    check_on_failure(&mut out);
+    Ok(out)
+}
+
+fn read(path: &Path) -> Result<Unit, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    Ok(Unit::parse(&name, path, &text))
+}
+
+/// Imports a timer and its service; returns the service's file name.
+fn import_timer(path: &Path, out: &mut Imported) -> Result<String, String> {
+    let timer = read(path)?;
+    let service = timer
+        .last("Timer", "Unit")
+        .map_or_else(|| format!("{}.service", timer.stem()), str::to_owned);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    import_service(&dir.join(&service), Some(&timer), out)?;
+    Ok(service)
+}
+
+fn import_service(path: &Path, timer: Option<&Unit>, out: &mut Imported) -> Result<(), String> {
+    let svc = read(path)?;
+    let mut job = JobOut {
+        name: unique(job_name(timer.map_or(svc.stem(), Unit::stem)), &out.jobs),
+        ..JobOut::default()
+    };
+    match timer {
+        Some(t) => job.comments.push(format!(
+            "from {} and {}",
+            t.path.display(),
+            svc.path.display()
+        )),
+        None => job.comments.push(format!("from {}", svc.path.display())),
+    }
+    let mut warn = |u: &Unit, line: usize, msg: String| {
+        out.warnings
+            .push(format!("{}:{line}: {msg}", u.path.display()));
+    };
+    let spec = |u: &Unit, line: usize, v: &str, warn: &mut dyn FnMut(&Unit, usize, String)| {
+        specifiers(v, u, &mut |m| warn(u, line, m))
+    };
+
+    // Report every key jobd does not translate.
+    for u in timer.iter().copied().chain([&svc]) {
+        for (s, k, _, line) in &u.entries {
+            let known = match s.as_str() {
+                "Timer" => TIMER_KEYS.contains(&k.as_str()),
+                "Service" => SERVICE_KEYS.contains(&k.as_str()),
+                "Unit" => UNIT_KEYS.contains(&k.as_str()),
+                _ => false,
+            } || HARMLESS.contains(&(s.as_str(), k.as_str()));
+            if !known {
+                warn(
+                    u,
+                    *line,
+                    format!("[{s}] {k}= has no jobd equivalent; dropped"),
+                );
+            }
+        }
+    }
+
+    if let Some(d) = svc.last("Unit", "Description") {
+        job.set("description", quote(d));
+    }
+
+    // The command.
+    let execs: Vec<(&str, usize)> = svc
+        .entries
+        .iter()
+        .filter(|(s, k, v, _)| s == "Service" && k == "ExecStart" && !v.is_empty())
+        .map(|(_, _, v, l)| (v.as_str(), *l))
+        .collect();
+    match execs.as_slice() {
+        [] => warn(&svc, 0, "no ExecStart=: the job has nothing to run".into()),
+        [(first, line), rest @ ..] => {
+            let mut cmd = *first;
+            while let Some(c) = cmd.chars().next().filter(|c| "-@:+!".contains(*c)) {
+                warn(
+                    &svc,
+                    *line,
+                    format!("ExecStart= prefix `{c}` has no jobd equivalent; dropped"),
+                );
+                cmd = &cmd[1..];
+            }
+            job.set("exec", quote(&spec(&svc, *line, cmd, &mut warn)));
+            for (_, l) in rest {
+                warn(
+                    &svc,
+                    *l,
+                    "a second ExecStart= (jobd runs one command per job); dropped".into(),
+                );
+            }
+        }
+    }
+
+    // Type.
+    let kind = svc.last("Service", "Type").unwrap_or("simple");
+    let scheduled = timer.is_some();
+    match (kind, scheduled) {
+        (_, true) => job.set("type", quote("oneshot")),
+        ("oneshot", false) => job.set("type", quote("oneshot")),
+        ("simple" | "exec", false) => {}
+        (other, false) => {
+            warn(
+                &svc,
+                0,
+                format!("Type={other} has no jobd equivalent; imported as type: simple"),
+            );
+        }
+    }
+
+    // Timer keys.
+    if let Some(t) = timer {
+        let cals: Vec<String> = t
+            .all("Timer", "OnCalendar")
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect();
+        if !cals.is_empty() {
+            job.set("on_calendar", list(&cals));
+        }
+        if let Some(p) = t.last("Timer", "Persistent") {
+            job.set("persistent", bool_of(p).to_string());
+        }
+        for (key, to) in [
+            ("RandomizedDelaySec", "randomized_delay"),
+            ("OnUnitActiveSec", "on_active"),
+            ("OnStartupSec", "on_startup"),
+        ] {
+            if let Some(v) = t.last("Timer", key) {
+                job.set(to, quote(v));
+            }
+        }
+        for (key, why) in [
+            (
+                "OnBootSec",
+                "counted from the daemon's start (jobd has no boot time)",
+            ),
+            ("OnActiveSec", "counted from the daemon's start"),
+        ] {
+            if let Some(v) = t.last("Timer", key) {
+                let line = t.entries.iter().rfind(|e| e.1 == key).map_or(0, |e| e.3);
+                warn(t, line, format!("{key}= imported as on_startup: {why}"));
+                job.set("on_startup", quote(v));
+            }
+        }
+    }
+
+    // Service keys.
+    let mut env: Vec<(String, String)> = Vec::new();
+    for (s, k, v, line) in &svc.entries {
+        if s != "Service" {
+            continue;
+        }
+        match k.as_str() {
+            "Environment" => env.extend(environment_words(v)),
+            "EnvironmentFile" => {
+                let (optional, file) = v
+                    .strip_prefix('-')
+                    .map_or((false, v.as_str()), |f| (true, f));
+                let file = spec(&svc, *line, file, &mut warn).replacen('~', &home(), 1);
+                match std::fs::read_to_string(&file) {
+                    Ok(text) => {
+                        warn(
+                            &svc,
+                            *line,
+                            format!(
+                                "EnvironmentFile={file}: jobd has none; its variables were copied into environment (re-import after changing it)"
+                            ),
+                        );
+                        env.extend(text.lines().filter_map(env_file_line));
+                    }
+                    Err(e) if !optional => warn(
+                        &svc,
+                        *line,
+                        format!(
+                            "EnvironmentFile={file} cannot be read ({e}); its variables are missing"
+                        ),
+                    ),
+                    Err(_) => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    if !env.is_empty() {
+        job.set("environment", map(&env));
+    }
+    if let Some(w) = svc.last("Service", "WorkingDirectory") {
+        let line = svc
+            .entries
+            .iter()
+            .rfind(|e| e.1 == "WorkingDirectory")
+            .map_or(0, |e| e.3);
+        let w = w.strip_prefix('-').unwrap_or(w);
+        let w = spec(&svc, line, w, &mut warn);
+        job.set("working_directory", quote(&w));
+    }
+    if let Some(r) = svc.last("Service", "Restart") {
+        match r {
+            "on-watchdog" | "on-abort" => {
+                warn(&svc, 0, format!("Restart={r} imported as on-abnormal"));
+                job.set("restart", quote("on-abnormal"));
+            }
+            _ => job.set("restart", quote(r)),
+        }
+    }
+    for (key, to) in [
+        ("RestartSec", "restart_sec"),
+        ("RestartMaxDelaySec", "restart_max_sec"),
+        ("TimeoutStopSec", "stop_timeout"),
+        ("RuntimeMaxSec", "timeout"),
+    ] {
+        if let Some(v) = svc.last("Service", key) {
+            job.set(to, quote(v));
+        }
+    }
+    if let Some(v) = svc.last("Service", "KillSignal") {
+        job.set("stop_signal", quote(v));
+    }
+    if let Some(v) = svc.last("Unit", "StartLimitBurst") {
+        job.set("start_limit_burst", v.to_owned());
+    }
+    if let Some(v) = svc.last("Unit", "StartLimitIntervalSec") {
+        job.set("start_limit_interval", quote(v));
+    }
+    let failures: Vec<String> = svc
+        .all("Unit", "OnFailure")
+        .iter()
+        .flat_map(|v| v.split_whitespace())
+        .map(|u| job_name(u.strip_suffix(".service").unwrap_or(u)))
+        .collect();
+    if !failures.is_empty() {
+        job.set("on_failure", list(&failures));
+    }
+    out.jobs.push(job);
+    Ok(())
+}
+
+/// `on_failure` may only name jobs in the file: others are reported and
+/// left out, so the output passes `jobd check`.
+fn check_on_failure(out: &mut Imported) {
+    let names: Vec<String> = out.jobs.iter().map(|j| j.name.clone()).collect();
+    for j in &mut out.jobs {
+        let Some(pos) = j.keys.iter().position(|(k, _)| *k == "on_failure") else {
+            continue;
+        };
+        let listed: Vec<String> = serde_json::from_str(&j.keys[pos].1).unwrap_or_default();
+        let (kept, missing): (Vec<String>, Vec<String>) =
+            listed.into_iter().partition(|n| names.contains(n));
+        for m in missing {
+            out.warnings.push(format!(
+                "{}: OnFailure={m}.service was not imported with it; import it too and add it to on_failure",
+                j.name
+            ));
+        }
+        if kept.is_empty() {
+            j.keys.remove(pos);
+        } else {
+            j.keys[pos].1 = list(&kept);
+        }
+    }
+}
+
+fn home() -> String {
+    std::env::var("HOME").unwrap_or_else(|_| "~".into())
+}
+
+fn bool_of(v: &str) -> bool {
+    matches!(v.to_ascii_lowercase().as_str(), "1" | "yes" | "true" | "on")
+}
+
+/// Expands unit specifiers; unknown ones are reported and kept.
+fn specifiers(v: &str, u: &Unit, warn: &mut dyn FnMut(String)) -> String {
+    let mut out = String::new();
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some('h') => out.push('~'),
+            Some('u') => out.push_str("${USER}"),
+            Some('n') => out.push_str(&u.name),
+            Some('N') | Some('p') => out.push_str(u.stem()),
+            Some('i') => out.push_str(u.stem().split_once('@').map_or("", |(_, i)| i)),
+            Some('t') => out.push_str("${XDG_RUNTIME_DIR}"),
+            Some('T') => out.push_str("/tmp"),
+            Some('E') => out.push_str("~/.config"),
+            Some(other) => {
+                warn(format!(
+                    "specifier %{other} has no jobd equivalent; kept as written"
+                ));
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    // `~` works at a word start only: `%h/x` gave `~/x`; elsewhere use
+    // `${HOME}`.
+    out.replace("=~", "=${HOME}")
+}
+
+/// `Environment=` words: `A=b "C=d e"`.
+fn environment_words(v: &str) -> Vec<(String, String)> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quote_char: Option<char> = None;
+    for c in v.chars() {
+        match (c, quote_char) {
+            ('"' | '\'', None) => quote_char = Some(c),
+            (q, Some(open)) if q == open => quote_char = None,
+            (' ' | '\t', None) => {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+            }
+            _ => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+        .into_iter()
+        .filter_map(|w| w.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect()
+}
+
+/// `KEY=value` lines of an environment file (comments, `export` ignored).
+fn env_file_line(l: &str) -> Option<(String, String)> {
+    let l = l.trim();
+    if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
+        return None;
+    }
+    let l = l.strip_prefix("export ").unwrap_or(l);
+    let (k, v) = l.split_once('=')?;
+    Some((k.trim().to_owned(), super::unquote(v).to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_syntax() {
+        let u = Unit::parse(
+            "a.timer",
+            Path::new("a.timer"),
+            "[Timer]\n# c\nOnCalendar=daily\nOnCalendar=\nOnCalendar=Mon 9:00\nOnCalendar=*-*-1 \\\n  04:00\n",
+        );
+        assert_eq!(u.all("Timer", "OnCalendar"), ["Mon 9:00", "*-*-1 04:00"]);
+        assert_eq!(
+            environment_words(r#"A=1 "B=two words" C='x y'"#),
+            [
+                ("A".into(), "1".into()),
+                ("B".into(), "two words".into()),
+                ("C".into(), "x y".into())
+            ]
+        );
+    }
+}
