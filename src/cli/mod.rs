@@ -12,6 +12,7 @@ use crate::ipc::client::{Client, ClientError};
 pub mod calendar;
 mod check;
 mod control;
+mod docs;
 mod history;
 mod import;
 mod list;
@@ -125,6 +126,10 @@ pub enum Command {
     /// Print jobd YAML for systemd user units or a crontab.
     #[command(subcommand)]
     Import(import::Args),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(docs::CompletionsArgs),
+    /// Print the jobd(1) man page (roff).
+    Man,
     /// Show the normalized form and next elapses of calendar expressions,
     /// like `systemd-analyze calendar`.
     Calendar(calendar::Args),
@@ -182,6 +187,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Reload => Ok(control::reload(paths)),
         Command::Check => Ok(check::run(paths)),
         Command::Import(args) => Ok(import::run(&args)),
+        Command::Completions(args) => Ok(docs::completions(&args)),
+        Command::Man => Ok(docs::man()),
         Command::Calendar(args) => calendar::run(&args),
     }
 }

@@ -48,17 +48,17 @@ use crate::tzdb::{SystemZones, now_usec};
 use server::Incoming;
 use timer::{Wake, WallTimer};
 
-/// A daemon message about a job: one line on stderr (through `tracing`,
-/// target `lifecycle`, which the journal writer leaves out) and one
+/// A daemon message about a job: one line on stderr (a `lifecycle` line,
+/// which [`journal::line`] does not send to the journal) and one
 /// structured journal entry with `JOBD_JOB`, `JOBD_INVOCATION`, a
 /// `MESSAGE_ID` where the event has one, and extra `JOBD_*` fields.
 macro_rules! job_event {
     ($log:expr, $id:expr, $level:ident, $job:expr, $inv:expr, [$($k:literal => $v:expr),*], $($fmt:tt)+) => {{
         let message = format!($($fmt)+);
-        tracing::event!(target: "lifecycle", tracing::Level::$level, "{message}");
+        journal::line(journal::level::$level, true, format_args!("{message}"));
         $log.event(&journal::Event {
             message_id: $id,
-            priority: journal::priority_of(tracing::Level::$level),
+            priority: journal::priority_of(journal::level::$level),
             job: $job,
             invocation: $inv,
             message: &message,
@@ -78,31 +78,25 @@ pub struct Options {
 /// Runs the daemon until SIGTERM/SIGINT. Fatal start-up problems come
 /// back as errors (one line each).
 pub fn run(opts: &Options) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .without_time()
-        .with_target(false)
-        .with_ansi(false)
-        .with_writer(journal::DaemonWriter)
-        .init();
     let zones = SystemZones::from_env();
     let config = config::load(&opts.config, &zones, &Env::from_process())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let bound = server::bind(&opts.socket).map_err(|e| anyhow::anyhow!(e))?;
     if let Err(e) = supervise::become_subreaper() {
-        tracing::warn!(
+        crate::log_warn!(
             "cannot become a child subreaper ({e}); orphans of jobs will not be reaped by jobd"
         );
     }
     let (containment, why) = Containment::detect();
     if let Some(why) = why {
-        tracing::warn!("{why}");
+        crate::log_warn!("{why}");
     }
     match &containment {
         Containment::Cgroup(dir) => {
-            tracing::info!("jobs run in cgroups under {}", dir.display());
+            crate::log_info!("jobs run in cgroups under {}", dir.display());
         }
         Containment::ProcessGroup => {
-            tracing::info!("no delegated cgroup: jobs are held by process groups and subreaping");
+            crate::log_info!("no delegated cgroup: jobs are held by process groups and subreaping");
         }
     }
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -113,7 +107,7 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
     rt.block_on(async move {
         let (store, warnings) = Store::open(&opts.state_dir);
         for w in warnings {
-            tracing::warn!("{w}");
+            crate::log_warn!("{w}");
         }
         let listener = tokio::net::UnixListener::from_std(
             bound
@@ -141,7 +135,7 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
             mirror,
         );
         journal::install_daemon_log(&log);
-        tracing::info!("job output goes to {}", log.describe());
+        crate::log_info!("job output goes to {}", log.describe());
         let mut daemon = Daemon::new(config, zones, store, opts.clone(), containment, log)?;
         daemon.run(rx).await;
         drop(bound);
@@ -379,12 +373,12 @@ impl Daemon {
             signal(SignalKind::interrupt()),
             signal(SignalKind::hangup()),
         ) else {
-            tracing::error!("cannot install signal handlers; exiting");
+            crate::log_error!("cannot install signal handlers; exiting");
             return;
         };
         self.start_up();
         notify(&[sd_notify::NotifyState::Ready]);
-        tracing::info!(
+        crate::log_info!(
             "jobd ready: {} jobs from {}, control socket {}",
             self.index.len(),
             self.config.path.display(),
@@ -406,8 +400,8 @@ impl Daemon {
                 () = sleep => self.on_mono(),
                 _ = sighup.recv() => {
                     match self.reload() {
-                        Ok(r) => tracing::info!("reloaded on SIGHUP: {}", describe_reload(&r)),
-                        Err(e) => tracing::error!("reload refused, keeping the running config: {e}"),
+                        Ok(r) => crate::log_info!("reloaded on SIGHUP: {}", describe_reload(&r)),
+                        Err(e) => crate::log_error!("reload refused, keeping the running config: {e}"),
                     }
                 }
                 _ = sigterm.recv() => break,
@@ -453,10 +447,10 @@ impl Daemon {
     fn arm(&mut self) {
         let next = self.slots.iter().filter_map(|s| s.fire_at).min();
         if let Err(e) = self.timer.arm(next) {
-            tracing::error!("cannot arm the wall-clock timer: {e}");
+            crate::log_error!("cannot arm the wall-clock timer: {e}");
         }
         if let Err(e) = self.store.sync() {
-            tracing::error!("cannot flush the state store: {e}");
+            crate::log_error!("cannot flush the state store: {e}");
         }
     }
 
@@ -476,7 +470,7 @@ impl Daemon {
         let now = now_usec();
         match wake {
             Ok(Wake::ClockChanged) => {
-                tracing::info!("the system clock changed (or the machine resumed); re-planning");
+                crate::log_info!("the system clock changed (or the machine resumed); re-planning");
                 for i in 0..self.slots.len() {
                     let due = self.slots[i].fire_at.is_some_and(|t| t <= now);
                     if !due {
@@ -485,7 +479,7 @@ impl Daemon {
                 }
             }
             Ok(Wake::Due) => {}
-            Err(e) => tracing::error!("wall-clock timer: {e}"),
+            Err(e) => crate::log_error!("wall-clock timer: {e}"),
         }
         for i in 0..self.slots.len() {
             let slot = &self.slots[i];
@@ -749,7 +743,7 @@ impl Daemon {
 
     fn record(&mut self, f: impl FnOnce(&mut Store) -> std::io::Result<()>) {
         if let Err(e) = f(&mut self.store) {
-            tracing::error!(
+            crate::log_error!(
                 "cannot record in the state store {}: {e}",
                 self.opts.state_dir.display()
             );
@@ -898,7 +892,7 @@ impl Daemon {
         // After the run's last output line, in the journal and on stderr.
         run.output.after_output(journal::OwnedEvent {
             message_id: Some(mid::FINISHED),
-            level: tracing::Level::INFO,
+            level: journal::Level::Info,
             job: def.name.clone(),
             invocation: Some(run.invocation.clone()),
             message: format!(
@@ -1073,7 +1067,7 @@ impl Daemon {
             }
             (Request::Reload, _) => match self.reload() {
                 Ok(report) => {
-                    tracing::info!("reloaded: {}", describe_reload(&report));
+                    crate::log_info!("reloaded: {}", describe_reload(&report));
                     Reply::ok(report)
                 }
                 Err(e) => Reply::err(ErrorCode::Failed, e),
@@ -1464,7 +1458,7 @@ impl Daemon {
                 deadline = deadline.max(now + slot.def.stop_timeout);
             }
         }
-        tracing::info!("stopping {} running job(s)", self.pids.len());
+        crate::log_info!("stopping {} running job(s)", self.pids.len());
         while self.slots.iter().any(|s| s.run.is_some()) {
             let next = self
                 .mono_deadline()
@@ -1474,7 +1468,7 @@ impl Daemon {
                 () = tokio::time::sleep_until(next.into()) => self.on_mono(),
             }
             if Instant::now() > deadline + Duration::from_secs(5) {
-                tracing::error!("jobs did not end after SIGKILL; exiting anyway");
+                crate::log_error!("jobs did not end after SIGKILL; exiting anyway");
                 break;
             }
         }
@@ -1485,9 +1479,9 @@ impl Daemon {
         }
         self.reap();
         if let Err(e) = self.store.sync() {
-            tracing::error!("cannot flush the state store: {e}");
+            crate::log_error!("cannot flush the state store: {e}");
         }
-        tracing::info!("jobd stopped");
+        crate::log_info!("jobd stopped");
     }
 }
 
@@ -1533,7 +1527,7 @@ fn notify(state: &[sd_notify::NotifyState]) {
     if std::env::var_os("NOTIFY_SOCKET").is_some()
         && let Err(e) = sd_notify::notify(state)
     {
-        tracing::warn!("sd_notify: {e}");
+        crate::log_warn!("sd_notify: {e}");
     }
 }
 

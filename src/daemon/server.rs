@@ -95,7 +95,7 @@ pub fn bind(path: &Path) -> Result<Bound, String> {
     let _ = writeln!(lock, "{}", std::process::id());
     // We hold the lock: any socket file there is a dead daemon's.
     match std::fs::remove_file(path) {
-        Ok(()) => tracing::info!("took over stale socket {}", path.display()),
+        Ok(()) => crate::log_info!("took over stale socket {}", path.display()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
             return Err(format!(
@@ -136,7 +136,7 @@ pub async fn accept_loop(listener: UnixListener, events: mpsc::UnboundedSender<I
                 Ok(uid) if uid == me || uid == 0 => serve(stream, events).await,
                 other => {
                     let who = other.map_or_else(|_| "unknown".to_owned(), |u| u.to_string());
-                    tracing::warn!("refused a control connection from uid {who}");
+                    crate::log_warn!("refused a control connection from uid {who}");
                     let mut stream = stream;
                     let reply = Reply::err(
                         ErrorCode::Failed,

@@ -79,7 +79,7 @@ const TAIL_LINE_BYTES: usize = 1024;
 /// all of the run's output has been sent, so it comes after it.
 pub struct OwnedEvent {
     pub message_id: Option<&'static str>,
-    pub level: tracing::Level,
+    pub level: Level,
     pub job: String,
     pub invocation: Option<String>,
     pub message: String,
@@ -193,15 +193,10 @@ impl Log {
         }
     }
 
-    /// Logs an event: the stderr line (through `tracing`) and the entry.
+    /// Logs an event: the stderr line and the structured entry.
     pub fn emit(&self, e: &OwnedEvent) {
         let m = &e.message;
-        match e.level {
-            tracing::Level::ERROR => tracing::error!(target: "lifecycle", "{m}"),
-            tracing::Level::WARN => tracing::warn!(target: "lifecycle", "{m}"),
-            tracing::Level::INFO => tracing::info!(target: "lifecycle", "{m}"),
-            _ => tracing::debug!(target: "lifecycle", "{m}"),
-        }
+        line(e.level, true, format_args!("{m}"));
         self.event(&Event {
             message_id: e.message_id,
             priority: priority_of(e.level),
@@ -453,13 +448,27 @@ pub fn stderr_is_journal() -> bool {
         && ino.parse::<u64>().is_ok_and(|i| i == st.st_ino)
 }
 
-/// syslog priority of a `tracing` level.
-pub fn priority_of(level: tracing::Level) -> u8 {
+/// How serious a daemon line is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warn,
+    Info,
+}
+
+/// The level names `job_event!` takes.
+pub mod level {
+    pub const ERROR: super::Level = super::Level::Error;
+    pub const WARN: super::Level = super::Level::Warn;
+    pub const INFO: super::Level = super::Level::Info;
+}
+
+/// syslog priority of a level.
+pub fn priority_of(level: Level) -> u8 {
     match level {
-        tracing::Level::ERROR => 3,
-        tracing::Level::WARN => 4,
-        tracing::Level::INFO => 6,
-        _ => 7,
+        Level::Error => 3,
+        Level::Warn => 4,
+        Level::Info => 6,
     }
 }
 
@@ -471,60 +480,41 @@ pub fn install_daemon_log(log: &Log) {
     let _ = DAEMON_LOG.set(log.clone());
 }
 
-/// `tracing`'s writer for the daemon: each formatted line to stderr
-/// (unless stderr is the journal already) and, once a journal is
-/// installed, to it with `SYSLOG_IDENTIFIER=jobd` and the level's
-/// priority. Lines of target `lifecycle` skip the journal: they are sent
-/// there as structured events by the daemon itself.
-pub struct DaemonWriter;
-
-pub struct LineWriter {
-    priority: u8,
-    journal: bool,
-    buf: Vec<u8>,
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for DaemonWriter {
-    type Writer = LineWriter;
-
-    fn make_writer(&'a self) -> LineWriter {
-        LineWriter {
-            priority: 6,
-            journal: true,
-            buf: Vec::new(),
-        }
+/// One line of the daemon's: to stderr as ` INFO message` (unless stderr
+/// is the journal already) and, once a journal is installed, to it with
+/// `SYSLOG_IDENTIFIER=jobd` and the level's priority — except `lifecycle`
+/// lines, which the daemon sends as structured events itself. A dozen
+/// lines instead of `tracing` + `tracing-subscriber`: on this kernel every
+/// byte of the binary's code is resident, and the daemon needs no more.
+pub fn line(level: Level, lifecycle: bool, args: std::fmt::Arguments<'_>) {
+    let message = args.to_string();
+    if !*STDERR_IS_JOURNAL.get_or_init(stderr_is_journal) {
+        let tag = match level {
+            Level::Error => "ERROR",
+            Level::Warn => " WARN",
+            Level::Info => " INFO",
+        };
+        let _ = writeln!(std::io::stderr().lock(), "{tag} {message}");
     }
-
-    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> LineWriter {
-        LineWriter {
-            priority: priority_of(*meta.level()),
-            journal: meta.target() != "lifecycle",
-            buf: Vec::new(),
-        }
+    if !lifecycle && let Some(log) = DAEMON_LOG.get() {
+        log.daemon_line(priority_of(level), message.as_bytes());
     }
 }
 
-impl std::io::Write for LineWriter {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(b);
-        Ok(b.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// `log_info!("…", args)`: a daemon line (see [`line`]).
+#[macro_export]
+macro_rules! log_info {
+    ($($t:tt)+) => { $crate::journal::line($crate::journal::Level::Info, false, format_args!($($t)+)) };
 }
 
-impl Drop for LineWriter {
-    fn drop(&mut self) {
-        if !*STDERR_IS_JOURNAL.get_or_init(stderr_is_journal) {
-            let _ = std::io::stderr().lock().write_all(&self.buf);
-        }
-        if self.journal
-            && let Some(log) = DAEMON_LOG.get()
-        {
-            let line = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
-            log.daemon_line(self.priority, line.trim_ascii_start());
-        }
-    }
+/// A warning line of the daemon's (see [`line`]).
+#[macro_export]
+macro_rules! log_warn {
+    ($($t:tt)+) => { $crate::journal::line($crate::journal::Level::Warn, false, format_args!($($t)+)) };
+}
+
+/// An error line of the daemon's (see [`line`]).
+#[macro_export]
+macro_rules! log_error {
+    ($($t:tt)+) => { $crate::journal::line($crate::journal::Level::Error, false, format_args!($($t)+)) };
 }

@@ -9,6 +9,7 @@ mod calendar_cli;
 mod calendar_oracle;
 mod config_errors;
 mod daemon;
+mod ecosystem;
 mod helper;
 mod import;
 mod journal;
