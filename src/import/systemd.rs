@@ -188,8 +188,11 @@ fn import_service(path: &Path, timer: Option<&Unit>, out: &mut Imported) -> Resu
         None => job.comments.push(format!("from {}", svc.path.display())),
     }
     let mut warn = |u: &Unit, line: usize, msg: String| {
-        out.warnings
-            .push(format!("{}:{line}: {msg}", u.path.display()));
+        out.warnings.push(if line == 0 {
+            format!("{}: {msg}", u.path.display())
+        } else {
+            format!("{}:{line}: {msg}", u.path.display())
+        });
     };
     let spec = |u: &Unit, line: usize, v: &str, warn: &mut dyn FnMut(&Unit, usize, String)| {
         specifiers(v, u, &mut |m| warn(u, line, m))
@@ -226,7 +229,14 @@ fn import_service(path: &Path, timer: Option<&Unit>, out: &mut Imported) -> Resu
         .map(|(_, _, v, l)| (v.as_str(), *l))
         .collect();
     match execs.as_slice() {
-        [] => warn(&svc, 0, "no ExecStart=: the job has nothing to run".into()),
+        [] => {
+            warn(
+                &svc,
+                0,
+                "no ExecStart=, nothing to run; not imported".into(),
+            );
+            return Ok(());
+        }
         [(first, line), rest @ ..] => {
             let mut cmd = *first;
             while let Some(c) = cmd.chars().next().filter(|c| "-@:+!".contains(*c)) {

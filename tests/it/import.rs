@@ -214,6 +214,12 @@ fn directory_of_units_with_on_failure_and_relative_timers() {
         "syncthing.service",
         "[Service]\nType=notify\nExecStart=/usr/bin/syncthing serve --no-browser\nRestart=on-abort\n",
     );
+    // Like systemd's own exit.service: nothing to run.
+    write(
+        &units,
+        "exit.service",
+        "[Service]\nType=oneshot\nSuccessAction=exit-force\n",
+    );
     let (yaml, warn) = import(d.path(), &["systemd", &units.display().to_string()]);
     let c = checked(d.path(), &yaml);
     let names: Vec<&str> = c.jobs.iter().map(|j| j.name.as_str()).collect();
@@ -237,6 +243,10 @@ fn directory_of_units_with_on_failure_and_relative_timers() {
     );
     assert!(
         warn.contains("Restart=on-abort imported as on-abnormal"),
+        "{warn}"
+    );
+    assert!(
+        warn.contains("exit.service: no ExecStart=, nothing to run; not imported"),
         "{warn}"
     );
     assert_eq!(
