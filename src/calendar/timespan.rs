@@ -212,6 +212,16 @@ mod tests {
         let e = parse("5x").unwrap_err().to_string();
         assert!(e.contains("\"5x\"") && e.contains("unit"), "{e}");
     }
+
+    /// Found by the fuzzer (its harness printed at systemctl's 1 ms and
+    /// lost the µs): at µs accuracy every span prints back to itself.
+    #[test]
+    fn micro_accuracy_round_trips() {
+        let d = parse("2us2").expect("valid");
+        assert_eq!(d.as_micros(), 2_000_002);
+        assert_eq!(format_usec(2_000_002, 1), "2.000002s");
+        assert_eq!(parse(&format_usec(2_000_002, 1)).expect("valid"), d);
+    }
 }
 
 /// systemd's `format_timespan`: `1min 30s`, `1.500s`, `2d`; `accuracy_usec`
