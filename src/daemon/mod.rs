@@ -377,7 +377,7 @@ impl Daemon {
             return;
         };
         self.start_up();
-        notify(&[sd_notify::NotifyState::Ready]);
+        notify("READY=1\n");
         crate::log_info!(
             "jobd ready: {} jobs from {}, control socket {}",
             self.index.len(),
@@ -408,7 +408,7 @@ impl Daemon {
                 _ = sigint.recv() => break,
             }
         }
-        notify(&[sd_notify::NotifyState::Stopping]);
+        notify("STOPPING=1\n");
         self.shut_down(&mut sigchld).await;
     }
 
@@ -1338,7 +1338,7 @@ impl Daemon {
         let config = match loaded {
             Ok(c) => c,
             Err(e) => {
-                notify(&[sd_notify::NotifyState::Ready]);
+                notify("READY=1\n");
                 return Err(format!("config refused, the running one is kept: {e}"));
             }
         };
@@ -1441,7 +1441,7 @@ impl Daemon {
         });
         self.config = config;
         self.reindex();
-        notify(&[sd_notify::NotifyState::Ready]);
+        notify("READY=1\n");
         Ok(report)
     }
 
@@ -1523,18 +1523,50 @@ fn describe_reload(r: &ReloadReport) -> String {
     parts.join("; ")
 }
 
-fn notify(state: &[sd_notify::NotifyState]) {
-    if std::env::var_os("NOTIFY_SOCKET").is_some()
-        && let Err(e) = sd_notify::notify(state)
-    {
-        crate::log_warn!("sd_notify: {e}");
+/// sd_notify(3), never blocking: one datagram to `$NOTIFY_SOCKET` (a
+/// path, or `@name` in the abstract namespace) with `MSG_DONTWAIT`. The
+/// `sd-notify` crate sends blocking, so a reader that stops reading (a
+/// full queue: 10 datagrams by the kernel's default) froze the whole
+/// event loop — the fault suite's reload test found it. A message that
+/// finds the queue full is dropped with a warning; systemd never lets its
+/// queue fill.
+fn notify(text: &str) {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    if let Err(e) = send_notify(&path, text) {
+        crate::log_warn!(
+            "sd_notify to {}: {e} (message dropped)",
+            path.to_string_lossy()
+        );
     }
 }
 
+fn send_notify(path: &std::ffi::OsStr, text: &str) -> std::io::Result<()> {
+    use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
+    use std::os::unix::ffi::OsStrExt as _;
+    let sock = rustix::net::socket_with(
+        AddressFamily::UNIX,
+        SocketType::DGRAM,
+        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+        None,
+    )?;
+    let bytes = path.as_bytes();
+    let addr = match bytes.strip_prefix(b"@") {
+        Some(name) => SocketAddrUnix::new_abstract_name(name)?,
+        None => SocketAddrUnix::new(path)?,
+    };
+    rustix::net::sendto(
+        &sock,
+        text.as_bytes(),
+        SendFlags::DONTWAIT | SendFlags::NOSIGNAL,
+        &addr,
+    )?;
+    Ok(())
+}
+
 fn notify_reloading() {
-    let mut states = vec![sd_notify::NotifyState::Reloading];
-    if let Ok(m) = sd_notify::NotifyState::monotonic_usec_now() {
-        states.push(m);
-    }
-    notify(&states);
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let usec = now.tv_sec * 1_000_000 + now.tv_nsec / 1000;
+    notify(&format!("RELOADING=1\nMONOTONIC_USEC={usec}\n"));
 }

@@ -10,6 +10,7 @@ mod calendar_oracle;
 mod config_errors;
 mod daemon;
 mod ecosystem;
+mod faults;
 mod helper;
 mod import;
 mod journal;
