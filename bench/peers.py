@@ -200,10 +200,12 @@ class Supervisord:
         with open(f"{d}/supervisord.conf", "w") as f:
             f.write(f"[supervisord]\nlogfile={d}/supervisord.log\npidfile={d}/supervisord.pid\n"
                     f"childlogdir={d}\n[unix_http_server]\nfile={d}/supervisor.sock\n"
+                    f"[supervisorctl]\nserverurl=unix://{d}/supervisor.sock\n"
                     "[rpcinterface:supervisor]\n"
                     "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n")
             for name, (cmd, extra) in programs.items():
-                f.write(f"[program:{name}]\ncommand={cmd}\nstdout_logfile=NONE\nstderr_logfile=NONE\n{extra}\n")
+                logs = "" if "stdout_logfile" in extra else "stdout_logfile=NONE\nstderr_logfile=NONE\n"
+                f.write(f"[program:{name}]\ncommand={cmd}\n{logs}{extra}\n")
         self.proc = subprocess.Popen(["supervisord", "-n", "-c", f"{d}/supervisord.conf"],
                                      stdout=subprocess.DEVNULL, stderr=open(f"{d}/log", "w"))
         deadline = time.monotonic() + 30
