@@ -219,7 +219,9 @@ impl Scope {
                 Err(_) => !read_pids(&dir.join("cgroup.procs")).is_empty(),
             };
         }
-        group_alive(self.pgid) || !self.pids(known_main).is_empty()
+        // The orphans were just looked at; what `pids` would add is the
+        // main process (alive, or a zombie not yet reaped).
+        group_alive(self.pgid) || stat(self.pgid).is_some()
     }
 
     /// Whether the daemon's child `pid` (not a main process) may be this
@@ -228,7 +230,10 @@ impl Scope {
     /// claimed by every run: the SIGCHLD for it is already on its way, and
     /// the runs are looked at again after it is reaped.
     fn claims(&self, pid: u32) -> bool {
-        if stat(pid).is_some_and(|p| p.zombie) {
+        let Some(proc) = stat(pid) else {
+            return false;
+        };
+        if proc.zombie {
             return true;
         }
         match &self.cgroup {
@@ -239,10 +244,7 @@ impl Scope {
                         .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
                 })
                 .is_some_and(|rel| dir.ends_with(rel.trim_start_matches('/'))),
-            None => {
-                stat(pid).is_some_and(|p| p.pgid == self.pgid)
-                    || has_invocation(pid, &self.invocation)
-            }
+            None => proc.pgid == self.pgid || has_invocation(pid, &self.invocation),
         }
     }
 
