@@ -1,9 +1,7 @@
 //! Job output and daemon events in a real journald (a private namespace
 //! per test), the file fallback with rotation, and `jobd logs`.
 
-use std::io::{BufRead as _, BufReader};
 use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::helper::daemon::{Daemon, cli};
@@ -319,16 +317,7 @@ fn logs_follow_prints_new_lines() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("jobd logs -f");
-    let stdout = child.stdout.take().expect("piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = crate::helper::lines_of(child.stdout.take().expect("piped"));
     let next = || {
         rx.recv_timeout(Duration::from_secs(10))
             .expect("a line from logs -f")

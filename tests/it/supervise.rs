@@ -392,21 +392,15 @@ fn cgroup_status_names_the_cgroup_and_reads_its_figures() {
         return;
     };
     let mut d = Daemon::start_in_cgroup(
-        "jobs:\n  w:\n    exec: ['sh', '-c', 'sleep 1000 & exec sleep 1001']\n",
+        "jobs:\n  w:\n    exec: ['sh', '-c', 'sleep 1000 & echo up; exec sleep 1001']\n",
         &cg.dir,
     );
-    d.wait_for("w: started");
+    // After `up` both processes exist: the background sleep and the shell
+    // (soon the second sleep).
+    d.wait_for("]: up");
     let dir = cg.dir.join("w.job");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while std::fs::read_to_string(dir.join("cgroup.procs"))
-        .unwrap_or_default()
-        .lines()
-        .count()
-        < 2
-    {
-        assert!(Instant::now() < deadline, "job processes not in {dir:?}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let procs = std::fs::read_to_string(dir.join("cgroup.procs")).expect("the run's cgroup");
+    assert_eq!(procs.lines().count(), 2, "{procs}");
     let text = d.ok(&["status", "w"]);
     assert!(
         text.contains(&format!("CGroup: {}", dir.display())),

@@ -5,7 +5,6 @@
 //! `READY=1` once it listens), and the daemon's stderr is read by a thread
 //! into a channel, so tests wait for events, not for time.
 
-use std::io::{BufRead as _, BufReader};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -282,16 +281,7 @@ pub fn spawn_with(
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn jobd daemon");
-    let stderr = child.stderr.take().expect("stderr piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = super::lines_of(child.stderr.take().expect("stderr piped"));
     let deadline = Instant::now() + EVENT_TIMEOUT;
     let mut buf = [0u8; 4096];
     loop {

@@ -7,11 +7,9 @@
 //! message; `JOBD_REQUIRE_JOURNALD=1` (set by `.ci/run`) makes that a
 //! failure.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const JOURNALD: &str = "/lib/systemd/systemd-journald";
@@ -127,20 +125,7 @@ impl Journald {
             .stderr(Stdio::null())
             .spawn()
             .expect("journalctl -f");
-        let stdout = child.stdout.take().expect("piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            // Binary messages are printed raw: read bytes, not UTF-8.
-            let mut rd = BufReader::new(stdout);
-            let mut buf = Vec::new();
-            while rd.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
-                let line = String::from_utf8_lossy(buf.strip_suffix(b"\n").unwrap_or(&buf));
-                if tx.send(line.into_owned()).is_err() {
-                    break;
-                }
-                buf.clear();
-            }
-        });
+        let rx = super::lines_of(child.stdout.take().expect("piped"));
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut out = Vec::new();
         loop {

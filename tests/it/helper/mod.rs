@@ -4,7 +4,29 @@ pub mod cgroup;
 pub mod daemon;
 pub mod journald;
 
+use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Output};
+use std::sync::mpsc;
+
+/// A thread reading `r` line by line into a channel (until EOF or the
+/// receiver is gone). Bytes, not UTF-8: job output may be binary, and a
+/// line that is not UTF-8 must not end the reading.
+pub fn lines_of(r: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut rd = BufReader::new(r);
+        let mut buf = Vec::new();
+        while rd.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
+            let line =
+                String::from_utf8_lossy(buf.strip_suffix(b"\n").unwrap_or(&buf)).into_owned();
+            if tx.send(line).is_err() {
+                break;
+            }
+            buf.clear();
+        }
+    });
+    rx
+}
 
 /// Whether a test that needs an external reference tool must run (CI sets
 /// `JOBD_REQUIRE_ORACLE=1`) or may skip when the tool is missing.
