@@ -8,9 +8,12 @@
 //!   systemd load it.
 //! - [`config`]: the YAML file → a validated model, errors as FILE:LINE:COL.
 //! - [`schedule`]: pure. Next elapses, persistent catch-up, randomized delay.
+//! - [`run`]: a run's vocabulary: triggers, exit statuses, results.
+//! - [`signal`]: signal names, both ways.
+//! - [`lifecycle`]: pure. One job's state machine: events in, actions out,
+//!   with the restart/back-off/start-limit rules.
 //! - [`supervise`]: spawning jobs (process groups or cgroups), the one
-//!   reaper, whole process trees, and the pure restart/back-off/start-limit
-//!   rules.
+//!   reaper, whole process trees.
 //! - [`journal`]: job output and daemon events to journald (native
 //!   protocol), or to rotated files where there is no journal.
 //! - [`state`]: the crash-safe run history.
@@ -26,7 +29,10 @@ pub mod daemon;
 pub mod import;
 pub mod ipc;
 pub mod journal;
+pub mod lifecycle;
+pub mod run;
 pub mod schedule;
+pub mod signal;
 pub mod state;
 pub mod supervise;
 pub mod tzdb;

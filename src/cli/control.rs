@@ -3,7 +3,9 @@
 
 use super::{Outcome, PathArgs, failed};
 use crate::calendar::timespan;
-use crate::ipc::{Finished, ReloadReport, Request, Started};
+use crate::ipc::{Answered, ReloadReport, Request};
+use crate::lifecycle::{Answer, RunEnd};
+use crate::run::RunResult;
 
 #[derive(Debug, clap::Args)]
 pub struct NameArg {
@@ -20,32 +22,41 @@ pub struct RunNowArgs {
     wait: bool,
 }
 
-fn print_started(s: &Started) -> bool {
-    if let Some(reason) = &s.error {
-        eprintln!("jobd: failed to start {}: {reason}", s.name);
-        return false;
+/// Prints the first answer to a start; false if the start failed.
+fn print_started(a: &Answered) -> bool {
+    let name = &a.name;
+    match &a.answer {
+        Answer::Started { pid, invocation } => {
+            println!("Started {name} (pid {pid}, invocation {invocation})");
+            true
+        }
+        Answer::AlreadyRunning { pid, invocation } => {
+            let pid = pid.map_or("?".into(), |p| p.to_string());
+            println!(
+                "{name} is already running (pid {pid}, invocation {invocation}); nothing started"
+            );
+            true
+        }
+        Answer::StartFailed { reason, .. } => {
+            eprintln!("jobd: failed to start {name}: {reason}");
+            false
+        }
+        Answer::Restarting { .. } => {
+            println!("Restarting {name}: stopping the running process, then starting it again");
+            true
+        }
+        Answer::NotRunning | Answer::Ended(_) => true,
     }
-    let pid = s.pid.map_or("?".into(), |p| p.to_string());
-    let inv = s.invocation.as_deref().unwrap_or("?");
-    if s.already_running {
-        println!(
-            "{} is already running (pid {pid}, invocation {inv}); nothing started",
-            s.name
-        );
-    } else {
-        println!("Started {} (pid {pid}, invocation {inv})", s.name);
-    }
-    true
 }
 
-fn describe_finished(f: &Finished) -> String {
-    let status = super::history::status_text(f.exit_status.as_ref());
-    let took = timespan::format_usec(u64::try_from(f.duration_usec).unwrap_or(0), 1000);
-    match &f.reason {
-        Some(r) => format!("{} finished: result {} ({r})", f.name, f.result),
+fn describe_end(name: &str, e: &RunEnd) -> String {
+    let status = super::history::status_text(e.exit_status.as_ref());
+    let took = timespan::format_usec(e.duration_usec, 1000);
+    match &e.reason {
+        Some(r) => format!("{name} finished: result {} ({r})", e.result),
         None => format!(
-            "{} finished: result {}, status {status}, after {took}",
-            f.name, f.result
+            "{name} finished: result {}, status {status}, after {took}",
+            e.result
         ),
     }
 }
@@ -59,11 +70,11 @@ pub fn run_now(paths: &PathArgs, args: &RunNowArgs) -> Outcome {
         name: args.name.clone(),
         wait: args.wait,
     };
-    let started: Started = match client.call(req) {
+    let first: Answered = match client.call(req) {
         Ok(s) => s,
         Err(e) => return failed(&e),
     };
-    let ok = print_started(&started);
+    let ok = print_started(&first);
     if !args.wait {
         return if ok {
             Outcome::Success
@@ -71,37 +82,43 @@ pub fn run_now(paths: &PathArgs, args: &RunNowArgs) -> Outcome {
             Outcome::Failed
         };
     }
-    let finished: Finished = match client.recv() {
+    let last: Answered = match client.recv() {
         Ok(f) => f,
         Err(e) => return failed(&e),
     };
-    println!("{}", describe_finished(&finished));
-    if finished.result == "success" {
-        Outcome::Success
-    } else {
-        Outcome::Failed
+    match &last.answer {
+        Answer::Ended(end) => {
+            println!("{}", describe_end(&last.name, end));
+            if end.result == RunResult::Success {
+                Outcome::Success
+            } else {
+                Outcome::Failed
+            }
+        }
+        _ => Outcome::Failed,
     }
 }
 
-pub fn start(paths: &PathArgs, name: &str) -> Outcome {
-    let req = Request::Start { name: name.into() };
-    match paths.connect().and_then(|mut c| c.call::<Started>(req)) {
-        Ok(s) if print_started(&s) => Outcome::Success,
+/// `start` and `restart`: one answer.
+fn start_like(paths: &PathArgs, req: Request) -> Outcome {
+    match paths.connect().and_then(|mut c| c.call::<Answered>(req)) {
+        Ok(a) if print_started(&a) => Outcome::Success,
         Ok(_) => Outcome::Failed,
         Err(e) => failed(&e),
     }
 }
 
+pub fn start(paths: &PathArgs, name: &str) -> Outcome {
+    start_like(paths, Request::Start { name: name.into() })
+}
+
 pub fn stop(paths: &PathArgs, name: &str) -> Outcome {
     let req = Request::Stop { name: name.into() };
-    match paths
-        .connect()
-        .and_then(|mut c| c.call::<serde_json::Value>(req))
-    {
-        Ok(v) => {
-            match serde_json::from_value::<Finished>(v) {
-                Ok(f) => println!("Stopped {name}: {}", describe_finished(&f)),
-                Err(_) => println!("Stopped {name} (it was not running)"),
+    match paths.connect().and_then(|mut c| c.call::<Answered>(req)) {
+        Ok(a) => {
+            match &a.answer {
+                Answer::Ended(end) => println!("Stopped {name}: {}", describe_end(name, end)),
+                _ => println!("Stopped {name} (it was not running)"),
             }
             Outcome::Success
         }
@@ -110,16 +127,7 @@ pub fn stop(paths: &PathArgs, name: &str) -> Outcome {
 }
 
 pub fn restart(paths: &PathArgs, name: &str) -> Outcome {
-    let req = Request::Restart { name: name.into() };
-    match paths.connect().and_then(|mut c| c.call::<Started>(req)) {
-        Ok(s) if s.already_running && s.error.is_none() => {
-            println!("Restarting {name}: stopping the running process, then starting it again");
-            Outcome::Success
-        }
-        Ok(s) if print_started(&s) => Outcome::Success,
-        Ok(_) => Outcome::Failed,
-        Err(e) => failed(&e),
-    }
+    start_like(paths, Request::Restart { name: name.into() })
 }
 
 pub fn reload(paths: &PathArgs) -> Outcome {
@@ -128,18 +136,13 @@ pub fn reload(paths: &PathArgs) -> Outcome {
         .and_then(|mut c| c.call::<ReloadReport>(Request::Reload))
     {
         Ok(r) => {
-            if r.added.is_empty() && r.removed.is_empty() && r.changed.is_empty() {
+            let mut any = false;
+            for (what, list) in r.parts() {
+                println!("{what}: {}", list.join(", "));
+                any = true;
+            }
+            if !any {
                 println!("Reloaded: no changes");
-            } else {
-                for (what, list) in [
-                    ("added", &r.added),
-                    ("removed", &r.removed),
-                    ("changed", &r.changed),
-                ] {
-                    if !list.is_empty() {
-                        println!("{what}: {}", list.join(", "));
-                    }
-                }
             }
             Outcome::Success
         }

@@ -4,7 +4,8 @@ use super::{Outcome, PathArgs, failed};
 use crate::calendar::ZoneSource as _;
 use crate::calendar::{timespan, timestamp};
 use crate::ipc::Request;
-use crate::state::{ExitStatus, Run};
+use crate::run::ExitStatus;
+use crate::state::Run;
 use crate::tzdb::SystemZones;
 
 #[derive(Debug, clap::Args)]
@@ -20,11 +21,7 @@ pub struct Args {
 }
 
 pub fn status_text(s: Option<&ExitStatus>) -> String {
-    match s {
-        Some(ExitStatus::Code(c)) => c.to_string(),
-        Some(ExitStatus::Signal(s)) => s.clone(),
-        None => "-".into(),
-    }
+    s.map_or_else(|| "-".into(), ToString::to_string)
 }
 
 pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
@@ -76,15 +73,12 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
                 || "-".into(),
                 |e| timespan::format_usec(u64::try_from(e - r.start_usec).unwrap_or(0), 1000),
             ),
-            r.result.clone().unwrap_or_else(|| {
-                if r.end_usec.is_none() {
-                    "running".into()
-                } else {
-                    "-".into()
-                }
-            }),
+            r.result.map_or_else(
+                || if r.end_usec.is_none() { "running" } else { "-" }.to_owned(),
+                |x| x.to_string(),
+            ),
             status_text(r.exit_status.as_ref()),
-            r.trigger.clone(),
+            r.trigger.to_string(),
         ]);
     }
     print!("{}", super::list::table(&rows));

@@ -43,15 +43,15 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
         let dash = || "-".to_owned();
         rows.push([
             j.name.clone(),
-            j.kind.clone(),
-            j.state.clone(),
+            j.kind.to_string(),
+            j.state.to_string(),
             j.next_usec
                 .map_or_else(dash, |t| timestamp::format(t, zones.local())),
             j.next_usec
                 .map_or_else(dash, |t| timestamp::format_relative(t, now)),
-            j.last_start_usec
+            j.result_start_usec
                 .map_or_else(dash, |t| timestamp::format_relative(t, now)),
-            j.last_result.clone().unwrap_or_else(dash),
+            j.last_result.map_or_else(dash, |r| r.to_string()),
         ]);
     }
     print!("{}", table(&rows));

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{Outcome, PathArgs, failed};
-use crate::ipc::{LogSource, Request};
+use crate::ipc::{LogKind, LogSource, Request};
 use crate::journal::files;
 
 #[derive(Debug, clap::Args)]
@@ -46,7 +46,7 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
         Some(id) => Some(id.to_ascii_lowercase()),
         None => None,
     };
-    if src.kind == "journal" {
+    if src.kind == LogKind::Journal {
         journalctl(&src, &args.name, invocation.as_deref(), args)
     } else {
         from_files(&src, &args.name, invocation.as_deref(), args)

@@ -6,6 +6,8 @@ use super::{Outcome, PathArgs, failed};
 use crate::calendar::ZoneSource as _;
 use crate::calendar::{timespan, timestamp};
 use crate::ipc::{Request, StatusInfo};
+use crate::lifecycle::JobState;
+use crate::run::RunResult;
 use crate::tzdb::SystemZones;
 
 #[derive(Debug, clap::Args)]
@@ -49,12 +51,10 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
     let now = s.now_usec;
     let j = &s.job;
     let mut o = String::new();
-    let dot = if j.state == "running" {
-        "●"
-    } else if j.state == "failed" {
-        "×"
-    } else {
-        "○"
+    let dot = match j.state {
+        JobState::Running => "●",
+        JobState::Failed => "×",
+        _ => "○",
     };
     let _ = writeln!(
         o,
@@ -83,7 +83,7 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
     let detail = match (s.restart_usec, s.start_limit_hit) {
         (Some(t), _) => format!(
             " (restart {}: {})",
-            j.restarts + 1,
+            j.restarts,
             timestamp::format_relative(t, now)
         ),
         (None, true) => format!(" (start limit hit; `jobd start {}` to try again)", j.name),
@@ -124,7 +124,7 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
             "   Last run: {}; {}{took}; result {} (status {status}){reason}; trigger {}",
             timestamp::format(r.start_usec, zone),
             timestamp::format_relative(r.start_usec, now),
-            r.result.as_deref().unwrap_or("unknown"),
+            r.result.map_or("unknown", RunResult::as_str),
             r.trigger
         );
     }

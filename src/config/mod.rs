@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde_saphyr::{Location, Spanned};
 
 use crate::calendar::{self, CalendarSpec, ZoneSource, cron::CronSpec, timespan};
-use crate::supervise::signal;
+use crate::signal;
 use crate::tzdb::SystemZones;
 use raw::{RawConfig, RawJob, Scalar, Words};
 
@@ -34,7 +34,8 @@ pub struct Config {
     pub jobs: Vec<Arc<Job>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+/// `oneshot` or `simple` (systemd's `Type=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobType {
     Oneshot,
@@ -47,6 +48,12 @@ impl JobType {
             JobType::Oneshot => "oneshot",
             JobType::Simple => "simple",
         }
+    }
+}
+
+impl fmt::Display for JobType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

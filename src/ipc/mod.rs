@@ -14,7 +14,10 @@ pub mod client;
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::{ExitStatus, Run};
+use crate::config::JobType;
+use crate::lifecycle::{Answer, JobState};
+use crate::run::{ExitStatus, RunResult, Trigger};
+use crate::state::Run;
 
 /// The protocol version this build speaks.
 pub const VERSION: u32 = 1;
@@ -61,11 +64,20 @@ pub enum Request {
     },
 }
 
+/// Where a job's lines are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogKind {
+    /// In the journal, read with `journalctl`.
+    Journal,
+    /// In files under the state directory.
+    Files,
+}
+
 /// Reply to `log-source`: the journal (read with `journalctl`) or files.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LogSource {
-    /// `journal` or `files`.
-    pub kind: String,
+    pub kind: LogKind,
     /// The journal namespace, if any.
     pub namespace: Option<String>,
     /// The job's files, oldest first (`files` only).
@@ -178,20 +190,25 @@ pub fn decode_request(line: &[u8]) -> Result<Request, Reply> {
 pub struct JobInfo {
     pub name: String,
     #[serde(rename = "type")]
-    pub kind: String,
-    pub state: String,
+    pub kind: JobType,
+    pub state: JobState,
     pub enabled: bool,
     pub schedule: Vec<String>,
     pub next_run: Option<String>,
     pub last_start: Option<String>,
     pub last_exit: Option<String>,
-    pub last_result: Option<String>,
+    pub last_result: Option<RunResult>,
     pub exit_status: Option<ExitStatus>,
+    /// The main process, while it runs.
     pub pid: Option<u32>,
+    /// Automatic restarts since loading or the last manual start, the
+    /// pending one (state `restarting`) included.
     pub restarts: u32,
-    /// The same times in µs, for computing "left"/"ago" on the client.
+    /// `next_run` in µs, for computing "left" on the client.
     pub next_usec: Option<i64>,
-    pub last_start_usec: Option<i64>,
+    /// When the run that `last_result` describes started, in µs (`list`'s
+    /// LAST column; `last_start` is the newest start, a running one too).
+    pub result_start_usec: Option<i64>,
 }
 
 /// What `status` shows beyond [`JobInfo`].
@@ -223,7 +240,7 @@ pub struct StatusInfo {
     pub now_usec: i64,
     /// The run in progress.
     pub run_start_usec: Option<i64>,
-    pub run_trigger: Option<String>,
+    pub run_trigger: Option<Trigger>,
     /// The job's last output lines (at most 10), oldest first.
     pub log: Vec<String>,
 }
@@ -237,27 +254,14 @@ pub struct ProcessInfo {
     pub cmdline: String,
 }
 
-/// Reply to `run-now`/`start`/`restart`.
+/// Reply to `run-now`, `start`, `stop`, `restart`: what the job's
+/// lifecycle answered. `run-now --wait` and `stop` of a running job get a
+/// second one, [`Answer::Ended`], when the run has ended.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Started {
+pub struct Answered {
     pub name: String,
-    pub pid: Option<u32>,
-    pub invocation: Option<String>,
-    /// The job was already running: nothing was started.
-    pub already_running: bool,
-    /// Why the start failed (`start-failed`).
-    pub error: Option<String>,
-}
-
-/// The second reply of `run-now --wait`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Finished {
-    pub name: String,
-    pub invocation: String,
-    pub result: String,
-    pub exit_status: Option<ExitStatus>,
-    pub reason: Option<String>,
-    pub duration_usec: i64,
+    #[serde(flatten)]
+    pub answer: Answer,
 }
 
 /// Reply to `reload`.
@@ -266,6 +270,38 @@ pub struct ReloadReport {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub changed: Vec<String>,
+}
+
+impl ReloadReport {
+    /// Each non-empty list with its word: `added`, `removed`, `changed`.
+    pub fn parts(&self) -> impl Iterator<Item = (&'static str, &[String])> {
+        [
+            ("added", &self.added),
+            ("removed", &self.removed),
+            ("changed", &self.changed),
+        ]
+        .into_iter()
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(w, l)| (w, l.as_slice()))
+    }
+}
+
+/// `added a, b; removed c`, or `no changes`.
+impl std::fmt::Display for ReloadReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut any = false;
+        for (what, list) in self.parts() {
+            if any {
+                f.write_str("; ")?;
+            }
+            write!(f, "{what} {}", list.join(", "))?;
+            any = true;
+        }
+        if !any {
+            f.write_str("no changes")?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -12,16 +12,17 @@ use std::time::Duration;
 
 use crate::calendar::{MktimeState, Zone};
 use crate::config::{Job, ScheduleKind};
+use crate::run::Trigger;
 
 /// The first calendar/cron elapse of `job` strictly after `after_usec`
-/// (µs since the epoch) and the trigger that gives it (`calendar` or
-/// `cron`), or `None` if it has none.
+/// (µs since the epoch) and the trigger that gives it, or `None` if it
+/// has none.
 pub fn next_elapse(
     job: &Job,
     after_usec: i64,
     local: &Zone,
     state: &mut MktimeState,
-) -> Option<(i64, &'static str)> {
+) -> Option<(i64, Trigger)> {
     job.schedules
         .iter()
         .filter_map(|s| match &s.kind {
@@ -29,12 +30,12 @@ pub fn next_elapse(
                 .next_elapse(after_usec, local, state)
                 .ok()
                 .flatten()
-                .map(|t| (t, "calendar")),
+                .map(|t| (t, Trigger::Calendar)),
             ScheduleKind::Cron(spec) => spec
                 .next_elapse(after_usec, local, state)
                 .ok()
                 .flatten()
-                .map(|t| (t, "cron")),
+                .map(|t| (t, Trigger::Cron)),
         })
         .min_by_key(|(t, _)| *t)
 }
@@ -92,11 +93,11 @@ mod tests {
         // 1970-01-02 00:00 → 01:30 (cron) first.
         assert_eq!(
             next_elapse(&j, 24 * H, &utc, &mut st),
-            Some((24 * H + H + H / 2, "cron"))
+            Some((24 * H + H + H / 2, Trigger::Cron))
         );
         assert_eq!(
             next_elapse(&j, 24 * H + 3 * H, &utc, &mut st),
-            Some((28 * H, "calendar"))
+            Some((28 * H, Trigger::Calendar))
         );
     }
 

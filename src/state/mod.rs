@@ -22,32 +22,37 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::run::{ExitStatus, RunResult, Trigger};
+
 /// Runs kept per job (SPEC: at least 100).
 pub const KEEP: usize = 100;
-
-/// The exit status of a run: an exit code or a signal name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum ExitStatus {
-    Code(i32),
-    Signal(String),
-}
 
 /// One run of a job, as `history` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Run {
     pub invocation: String,
-    pub trigger: String,
+    pub trigger: Trigger,
     /// µs since the epoch.
     pub start_usec: i64,
     pub pid: Option<u32>,
     pub end_usec: Option<i64>,
-    /// `success`, `exit-code`, `signal`, `timeout`, `start-failed`; `None`
-    /// while running, or if the daemon died before the run ended.
-    pub result: Option<String>,
+    /// `None` while running, or if the daemon died before the run ended.
+    pub result: Option<RunResult>,
     pub exit_status: Option<ExitStatus>,
     /// Why a start failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// How a run ended, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct End {
+    pub invocation: String,
+    /// µs since the epoch.
+    pub end_usec: i64,
+    pub result: RunResult,
+    pub exit_status: Option<ExitStatus>,
+    /// Why a start failed.
     pub reason: Option<String>,
 }
 
@@ -57,7 +62,7 @@ enum Record {
     Start {
         job: String,
         inv: String,
-        trigger: String,
+        trigger: Trigger,
         t: i64,
         pid: Option<u32>,
     },
@@ -65,7 +70,7 @@ enum Record {
         job: String,
         inv: String,
         t: i64,
-        result: String,
+        result: RunResult,
         status: Option<ExitStatus>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
@@ -241,7 +246,7 @@ impl Store {
         let r = Record::Start {
             job: job.to_owned(),
             inv: run.invocation.clone(),
-            trigger: run.trigger.clone(),
+            trigger: run.trigger,
             t: run.start_usec,
             pid: run.pid,
         };
@@ -251,22 +256,14 @@ impl Store {
     }
 
     /// Records how a run ended.
-    pub fn ended(
-        &mut self,
-        job: &str,
-        invocation: &str,
-        end_usec: i64,
-        result: &str,
-        status: Option<ExitStatus>,
-        reason: Option<String>,
-    ) -> std::io::Result<()> {
+    pub fn ended(&mut self, job: &str, end: &End) -> std::io::Result<()> {
         let r = Record::End {
             job: job.to_owned(),
-            inv: invocation.to_owned(),
-            t: end_usec,
-            result: result.to_owned(),
-            status,
-            reason,
+            inv: end.invocation.clone(),
+            t: end.end_usec,
+            result: end.result,
+            status: end.exit_status.clone(),
+            reason: end.reason.clone(),
         };
         let res = self.append(&r);
         self.apply(r);
@@ -309,19 +306,19 @@ impl Store {
                 let start = Record::Start {
                     job: job.clone(),
                     inv: run.invocation.clone(),
-                    trigger: run.trigger.clone(),
+                    trigger: run.trigger,
                     t: run.start_usec,
                     pid: run.pid,
                 };
                 serde_json::to_writer(&mut out, &start).map_err(std::io::Error::other)?;
                 out.write_all(b"\n")?;
                 lines += 1;
-                if let (Some(t), Some(result)) = (run.end_usec, &run.result) {
+                if let (Some(t), Some(result)) = (run.end_usec, run.result) {
                     let end = Record::End {
                         job: job.clone(),
                         inv: run.invocation.clone(),
                         t,
-                        result: result.clone(),
+                        result,
                         status: run.exit_status.clone(),
                         reason: run.reason.clone(),
                     };
@@ -355,12 +352,22 @@ mod tests {
     fn run(inv: &str, t: i64) -> Run {
         Run {
             invocation: inv.into(),
-            trigger: "manual".into(),
+            trigger: Trigger::Manual,
             start_usec: t,
             pid: Some(1),
             end_usec: None,
             result: None,
             exit_status: None,
+            reason: None,
+        }
+    }
+
+    fn end(inv: &str, t: i64, result: RunResult, code: i32) -> End {
+        End {
+            invocation: inv.into(),
+            end_usec: t,
+            result,
+            exit_status: Some(ExitStatus::Code(code)),
             reason: None,
         }
     }
@@ -372,7 +379,7 @@ mod tests {
             let (mut s, w) = Store::open(dir.path());
             assert!(w.is_empty());
             s.started("a", &run("i1", 10)).unwrap();
-            s.ended("a", "i1", 20, "exit-code", Some(ExitStatus::Code(3)), None)
+            s.ended("a", &end("i1", 20, RunResult::ExitCode, 3))
                 .unwrap();
             s.started("a", &run("i2", 30)).unwrap();
         }
@@ -394,8 +401,7 @@ mod tests {
         // The cut line does not glue itself to the next record.
         let (mut s, w) = Store::open(dir.path());
         assert!(w.is_empty(), "{w:?}");
-        s.ended("a", "i2", 40, "success", Some(ExitStatus::Code(0)), None)
-            .unwrap();
+        s.ended("a", &end("i2", 40, RunResult::Success, 0)).unwrap();
         drop(s);
         let (s, w) = Store::open(dir.path());
         assert!(w.is_empty(), "{w:?}");
@@ -416,15 +422,8 @@ mod tests {
         let (mut s, _) = Store::open(dir.path());
         for i in 0..1500 {
             s.started("a", &run(&format!("i{i}"), i)).unwrap();
-            s.ended(
-                "a",
-                &format!("i{i}"),
-                i + 1,
-                "success",
-                Some(ExitStatus::Code(0)),
-                None,
-            )
-            .unwrap();
+            s.ended("a", &end(&format!("i{i}"), i + 1, RunResult::Success, 0))
+                .unwrap();
         }
         assert_eq!(s.runs("a").count(), KEEP);
         drop(s);

@@ -1,5 +1,7 @@
 //! Processes: spawning a job (own process group, pipes), the one reaper,
 //! signals to whole groups, and reading a running job's tree from /proc.
+//! What to do with them is decided in [`crate::lifecycle`]; this module
+//! only carries it out.
 //!
 //! The daemon is a child subreaper (`PR_SET_CHILD_SUBREAPER`): whatever a
 //! job leaves behind is re-parented to it and reaped by [`reap`], the only
@@ -8,9 +10,7 @@
 //! Everything runs on the daemon's one thread: `spawn` (which waits for the
 //! exec to succeed) and `reap` never interleave.
 
-pub mod policy;
 pub mod scope;
-pub mod signal;
 
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt as _;
@@ -21,6 +21,7 @@ use std::process::{Command, Stdio};
 use rustix::process::WaitOptions;
 
 use crate::config::Job;
+use crate::run::Exit;
 
 /// A started job process and the read ends of its output pipes.
 pub struct Spawned {
@@ -147,13 +148,6 @@ pub fn spawn(
         stdout: stdout.into(),
         stderr: stderr.into(),
     })
-}
-
-/// How a process ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
-    Code(i32),
-    Signal(i32),
 }
 
 /// Collects every child that has ended (jobs and adopted orphans alike).

@@ -37,49 +37,8 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::config::{Job, JobType, Restart};
-
-/// How a run ended, in systemd's words.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunResult {
-    Success,
-    ExitCode,
-    Signal,
-    Timeout,
-    StartFailed,
-}
-
-impl RunResult {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunResult::Success => "success",
-            RunResult::ExitCode => "exit-code",
-            RunResult::Signal => "signal",
-            RunResult::Timeout => "timeout",
-            RunResult::StartFailed => "start-failed",
-        }
-    }
-
-    /// The result of a main process that ended with `exit`.
-    /// `timed_out`: the run's `timeout` passed, or a stop needed SIGKILL;
-    /// `stopped_with`: the stop signal, if a stop was asked for (a death
-    /// by it is then clean, whatever the signal).
-    pub fn of(
-        kind: JobType,
-        exit: super::Exit,
-        timed_out: bool,
-        stopped_with: Option<i32>,
-    ) -> RunResult {
-        match exit {
-            _ if timed_out => RunResult::Timeout,
-            super::Exit::Code(0) => RunResult::Success,
-            super::Exit::Code(_) => RunResult::ExitCode,
-            super::Exit::Signal(s) if Some(s) == stopped_with => RunResult::Success,
-            super::Exit::Signal(1 | 2 | 13 | 15) if kind == JobType::Simple => RunResult::Success,
-            super::Exit::Signal(_) => RunResult::Signal,
-        }
-    }
-}
+use crate::config::{Job, Restart};
+use crate::run::RunResult;
 
 /// systemd's `Restart=` table.
 pub fn shall_restart(policy: Restart, result: RunResult) -> bool {
@@ -257,7 +216,6 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::supervise::Exit;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -296,28 +254,6 @@ mod tests {
                 assert_eq!(shall_restart(*p, result), w, "{p:?} after {result:?}");
             }
         }
-    }
-
-    #[test]
-    fn clean_signals_are_success_for_daemons_only() {
-        use JobType::{Oneshot, Simple};
-        let of = RunResult::of;
-        for s in [1, 2, 13, 15] {
-            assert_eq!(of(Simple, Exit::Signal(s), false, None), RunResult::Success);
-            assert_eq!(of(Oneshot, Exit::Signal(s), false, None), RunResult::Signal);
-        }
-        // A stop asked for ends cleanly by its signal, whatever it is.
-        assert_eq!(
-            of(Oneshot, Exit::Signal(10), false, Some(10)),
-            RunResult::Success
-        );
-        assert_eq!(
-            of(Simple, Exit::Signal(9), false, Some(15)),
-            RunResult::Signal
-        );
-        assert_eq!(of(Simple, Exit::Signal(9), false, None), RunResult::Signal);
-        assert_eq!(of(Simple, Exit::Code(0), true, None), RunResult::Timeout);
-        assert_eq!(of(Simple, Exit::Code(3), false, None), RunResult::ExitCode);
     }
 
     #[test]

@@ -1,0 +1,71 @@
+//! The control socket's requests, one exhaustive `match`: job names are
+//! resolved here (an unknown one gets a "did you mean"), then each group
+//! of requests has a module of its own — [`query`] reads, [`control`]
+//! turns a request into a lifecycle event, [`reload`] re-reads the config.
+
+mod control;
+mod query;
+mod reload;
+
+use super::server::Incoming;
+use super::{Daemon, JobId};
+use crate::config;
+use crate::ipc::{ErrorCode, Reply, Request};
+
+impl Daemon {
+    pub(super) fn handle(&mut self, inc: Incoming) {
+        let Incoming { req, reply } = inc;
+        let reply_now = match req {
+            Request::List => Reply::ok(self.list()),
+            Request::Reload => match self.reload() {
+                Ok(report) => {
+                    crate::log_info!("reloaded: {report}");
+                    Reply::ok(report)
+                }
+                Err(e) => Reply::err(ErrorCode::Failed, e),
+            },
+            Request::Status { name } => match self.job_id(&name) {
+                Ok(id) => Reply::ok(self.status(id)),
+                Err(r) => r,
+            },
+            Request::History { name, n } => match self.job_id(&name) {
+                Ok(_) => Reply::ok(self.history(&name, n)),
+                Err(r) => r,
+            },
+            Request::LogSource { name } => match self.job_id(&name) {
+                Ok(id) => Reply::ok(self.log_source(id)),
+                Err(r) => r,
+            },
+            Request::RunNow { name, wait } => match self.job_id(&name) {
+                Ok(id) => return self.control(id, control::Verb::RunNow { wait }, reply),
+                Err(r) => r,
+            },
+            Request::Start { name } => match self.job_id(&name) {
+                Ok(id) => return self.control(id, control::Verb::Start, reply),
+                Err(r) => r,
+            },
+            Request::Stop { name } => match self.job_id(&name) {
+                Ok(id) => return self.control(id, control::Verb::Stop, reply),
+                Err(r) => r,
+            },
+            Request::Restart { name } => match self.job_id(&name) {
+                Ok(id) => return self.control(id, control::Verb::Restart, reply),
+                Err(r) => r,
+            },
+        };
+        let _ = reply.send(reply_now);
+    }
+
+    /// The job of the running config called `name`, or the reply that
+    /// says there is none.
+    fn job_id(&self, name: &str) -> Result<JobId, Reply> {
+        self.names.get(name).copied().ok_or_else(|| {
+            let hint = config::did_you_mean(name, self.names.keys().map(String::as_str))
+                .map_or(String::new(), |c| format!("; did you mean `{c}`?"));
+            Reply::err(
+                ErrorCode::UnknownJob,
+                format!("unknown job `{name}`{hint} (see `jobd list`)"),
+            )
+        })
+    }
+}

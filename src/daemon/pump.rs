@@ -1,0 +1,156 @@
+//! Carrying out what a job's lifecycle decided: each [`Action`] becomes
+//! system calls, a history record, a journal entry or a reply. Nothing
+//! here decides anything about a job; where an action has an outcome the
+//! lifecycle must know (a spawn), it comes back as the next event.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::{Daemon, JobId, RunIo, notice};
+use crate::ipc::{Answered, Reply};
+use crate::journal;
+use crate::lifecycle::{Action, Event, Notice};
+use crate::supervise::{self, scope::Scope};
+
+impl Daemon {
+    pub(super) fn carry_out(
+        &mut self,
+        id: JobId,
+        action: Action,
+        queue: &mut VecDeque<(JobId, Event)>,
+    ) {
+        let Some(slot) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let name = slot.life.name().to_owned();
+        match action {
+            Action::Spawn {
+                invocation,
+                trigger: _,
+                env,
+            } => {
+                let outcome = self.spawn(id, &invocation, env);
+                // Before anything else queued: the lifecycle is waiting
+                // for it.
+                queue.push_front((id, outcome));
+            }
+            Action::Signal(signo) => {
+                let pids = &self.pids;
+                if let Some(io) = &slot.io {
+                    io.scope.signal(signo, &|p| pids.contains_key(&p));
+                }
+            }
+            Action::Kill => {
+                let pids = &self.pids;
+                if let Some(io) = &slot.io {
+                    io.scope.kill(&|p| pids.contains_key(&p));
+                }
+            }
+            Action::RecordStart(run) => self.record(|s| s.started(&name, &run)),
+            Action::RecordEnd(end) => self.record(|s| s.ended(&name, &end)),
+            Action::Notice(n) => {
+                let event = notice::render(&name, &n, &self.zones);
+                match (&n, &slot.io) {
+                    // After the run's last output line.
+                    (Notice::Finished { .. }, Some(io)) => io.output.after_output(event),
+                    _ => self.log.emit(&event),
+                }
+            }
+            Action::Answer {
+                client,
+                answer,
+                more,
+            } => {
+                let reply = Reply::ok(Answered { name, answer });
+                let sender = if more {
+                    self.clients.get(&client).cloned()
+                } else {
+                    self.clients.remove(&client)
+                };
+                if let Some(tx) = sender {
+                    let _ = tx.send(reply);
+                }
+            }
+            Action::Chain { jobs, trigger, env } => {
+                for other in &jobs {
+                    if let Some(&j) = self.names.get(other) {
+                        let by = name.clone();
+                        let env = env.clone();
+                        queue.push_back((j, Event::Chained { trigger, by, env }));
+                    }
+                }
+            }
+            Action::Release => {
+                if let Some(io) = slot.io.take() {
+                    io.scope.remove();
+                }
+            }
+            Action::Forget => {
+                self.jobs.remove(&id);
+                if self.names.get(&name) == Some(&id) {
+                    self.names.remove(&name);
+                }
+            }
+        }
+    }
+
+    /// Starts a run's main process; the outcome is the lifecycle's next
+    /// event.
+    fn spawn(&mut self, id: JobId, invocation: &str, extra: Vec<(String, String)>) -> Event {
+        let Some(slot) = self.jobs.get_mut(&id) else {
+            return Event::SpawnFailed {
+                reason: "the job is gone".into(),
+            };
+        };
+        let def = Arc::clone(slot.life.def());
+        let mut env = vec![
+            ("JOBD_JOB".to_owned(), def.name.clone()),
+            ("JOBD_INVOCATION".to_owned(), invocation.to_owned()),
+        ];
+        env.extend(extra);
+        let spawned = self
+            .containment
+            .prepare(&def.name)
+            .map_err(|e| format!("cannot create the job's cgroup: {e}"))
+            .and_then(|cgroup| {
+                supervise::spawn(&def, slot.program.as_deref(), &env, cgroup.as_deref())
+                    .map(|sp| (sp, cgroup))
+            });
+        let (sp, cgroup) = match spawned {
+            Ok(s) => s,
+            Err(reason) => return Event::SpawnFailed { reason },
+        };
+        let output = self
+            .log
+            .run(&def.name, invocation, sp.pid, Arc::clone(&slot.tail));
+        tokio::spawn(journal::forward(
+            Arc::clone(&output),
+            journal::Stream::Stdout,
+            sp.stdout,
+        ));
+        tokio::spawn(journal::forward(
+            Arc::clone(&output),
+            journal::Stream::Stderr,
+            sp.stderr,
+        ));
+        slot.io = Some(RunIo {
+            scope: Scope {
+                pgid: sp.pid,
+                invocation: invocation.to_owned(),
+                cgroup,
+            },
+            output,
+        });
+        self.pids.insert(sp.pid, id);
+        Event::Spawned { pid: sp.pid }
+    }
+
+    fn record(&mut self, f: impl FnOnce(&mut crate::state::Store) -> std::io::Result<()>) {
+        if let Err(e) = f(&mut self.store) {
+            crate::log_error!(
+                "cannot record in the state store {}: {e}",
+                self.opts.state_dir.display()
+            );
+        }
+    }
+}
