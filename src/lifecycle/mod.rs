@@ -30,337 +30,22 @@
 //! `OnUnitActiveSec=` counting from each start, `Persistent=` catch-up,
 //! and the `stop` → SIGKILL after `TimeoutStopSec=` sequence.
 
+mod active;
+mod events;
 pub mod policy;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
 
 use crate::config::{Job, JobType};
 use crate::run::{Exit, ExitStatus, RunResult, Trigger};
 use crate::state;
+pub use active::Run;
+use active::{Ended, Then, record};
+pub use events::*;
 use policy::{Cause, Policy, Tracker};
-
-/// Monotonic time since the daemon started.
-pub type Mono = Duration;
-
-/// The two clocks at the moment of a step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Now {
-    pub mono: Mono,
-    /// µs since the epoch.
-    pub wall_usec: i64,
-}
-
-/// A client connection waiting for an answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Client(pub u64);
-
-/// A job's state as `list` and `status` show it (SPEC's words).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobState {
-    /// Waiting for its schedule or a manual start.
-    Idle,
-    /// A due run held by a condition.
-    Waiting,
-    /// A due run held by `max_concurrent`.
-    Queued,
-    Running,
-    /// Waiting `restart_sec` before a restart.
-    Restarting,
-    /// Being stopped (or its leftovers are).
-    Stopping,
-    /// Stopped by hand.
-    Stopped,
-    /// The last run failed, or the start limit was hit.
-    Failed,
-    /// Switched off by `jobd disable`.
-    Disabled,
-}
-
-impl JobState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Idle => "idle",
-            JobState::Waiting => "waiting",
-            JobState::Queued => "queued",
-            JobState::Running => "running",
-            JobState::Restarting => "restarting",
-            JobState::Stopping => "stopping",
-            JobState::Stopped => "stopped",
-            JobState::Failed => "failed",
-            JobState::Disabled => "disabled",
-        }
-    }
-}
-
-crate::run::display_as_str!(JobState);
-
-/// A calendar/cron elapse as planned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Elapse {
-    /// The elapse itself, µs since the epoch.
-    pub usec: i64,
-    /// When it fires: the elapse plus its randomized delay.
-    pub fire_usec: i64,
-    pub trigger: Trigger,
-}
-
-/// The answers the lifecycle needs from outside.
-pub trait World {
-    /// The first calendar/cron elapse of `job` after `after_usec`, with
-    /// a randomized delay drawn for it.
-    fn next_elapse(&mut self, job: &Job, after_usec: i64) -> Option<Elapse>;
-    /// A new invocation id (32 lowercase hex digits).
-    fn invocation(&mut self) -> String;
-}
-
-/// What happens to a job.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Event {
-    /// The daemon started with this job; `missed`: a `persistent`
-    /// elapse was missed while it was down.
-    Load {
-        missed: bool,
-    },
-    /// A reload added this job.
-    Added,
-    /// A reload changed this job's definition.
-    Changed(Arc<Job>),
-    /// A reload removed this job.
-    Removed,
-    /// The wall-clock timer fired; `changed`: because the clock was set
-    /// (or the machine resumed).
-    WallClock {
-        changed: bool,
-    },
-    /// A monotonic deadline passed (a relative trigger, the restart
-    /// delay, the run's `timeout`, the SIGKILL after a stop).
-    Timer,
-    /// `run-now`; `wait`: the client also wants the run's end.
-    RunNow {
-        client: Client,
-        wait: bool,
-    },
-    /// `start`: undo a stop, clear the start limit, run now.
-    Start {
-        client: Client,
-    },
-    Stop {
-        client: Client,
-    },
-    Restart {
-        client: Client,
-    },
-    /// Started by another job's end (`on_failure`).
-    Chained {
-        trigger: Trigger,
-        by: String,
-        env: Vec<(String, String)>,
-    },
-    /// The run's main process is running.
-    Spawned {
-        pid: u32,
-    },
-    /// The run could not start.
-    SpawnFailed {
-        reason: String,
-    },
-    /// The run's main process ended.
-    MainExited(Exit),
-    /// After the main process ended, processes of the run are left.
-    Leftovers,
-    /// Nothing of the run is left, all of it reaped.
-    ScopeEmpty,
-    /// SIGTERM/SIGINT: stop, start nothing more.
-    Shutdown,
-}
-
-/// What the daemon is to do.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    /// Start the job's command; the answer comes back as
-    /// [`Event::Spawned`] or [`Event::SpawnFailed`].
-    Spawn {
-        invocation: String,
-        trigger: Trigger,
-        env: Vec<(String, String)>,
-    },
-    /// Send this signal to every process of the run.
-    Signal(i32),
-    /// SIGKILL every process of the run.
-    Kill,
-    RecordStart(state::Run),
-    RecordEnd(state::End),
-    Notice(Notice),
-    /// Answer a client; `more`: a later answer follows (the run's end).
-    Answer {
-        client: Client,
-        answer: Answer,
-        more: bool,
-    },
-    /// Start these jobs ([`Event::Chained`]).
-    Chain {
-        jobs: Vec<String>,
-        trigger: Trigger,
-        env: Vec<(String, String)>,
-    },
-    /// The run is over: let go of its processes' scope and output.
-    Release,
-    /// The job was removed and nothing of it runs: forget it.
-    Forget,
-}
-
-/// Something worth a journal entry, as data.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Notice {
-    CatchUp,
-    Started {
-        invocation: String,
-        pid: u32,
-        trigger: Trigger,
-    },
-    StartFailed {
-        invocation: String,
-        trigger: Trigger,
-        reason: String,
-    },
-    ShuttingDown,
-    /// Logged after the run's last output line.
-    Finished {
-        invocation: String,
-        result: RunResult,
-        status: ExitStatus,
-        took: Duration,
-    },
-    ElapseSkipped {
-        elapse_usec: i64,
-        invocation: String,
-        pid: Option<u32>,
-    },
-    TimedOut {
-        invocation: String,
-        signal: i32,
-    },
-    Killing {
-        invocation: String,
-        after: Duration,
-    },
-    Leftovers {
-        invocation: String,
-        signal: i32,
-    },
-    LeftoversGone {
-        invocation: String,
-    },
-    RestartScheduled {
-        n: u32,
-        delay: Duration,
-    },
-    StartLimitHit {
-        burst: u32,
-        interval: Duration,
-    },
-    /// A job started by `on_failure` could not start: its own
-    /// `on_failure` jobs are not started (two such jobs naming each
-    /// other would go on for ever).
-    ChainNotFired,
-    /// Not started for `by`'s failure: already running.
-    ChainSkipped {
-        by: String,
-    },
-}
-
-/// An answer to a client about one job.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "kebab-case")]
-pub enum Answer {
-    /// A run started.
-    Started { pid: u32, invocation: String },
-    /// The job was running already: nothing was started.
-    AlreadyRunning {
-        pid: Option<u32>,
-        invocation: String,
-    },
-    /// The start failed (`start-failed`).
-    StartFailed { invocation: String, reason: String },
-    /// `restart` of a running job: it is being stopped and will start
-    /// again once it has ended.
-    Restarting { invocation: String },
-    /// `stop` of a job that was not running.
-    NotRunning,
-    /// The run ended.
-    Ended(RunEnd),
-}
-
-/// How a run ended, as a client is told.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunEnd {
-    pub invocation: String,
-    pub result: RunResult,
-    pub exit_status: Option<ExitStatus>,
-    pub reason: Option<String>,
-    /// On the monotonic clock, from the start to the main process's end.
-    pub duration_usec: u64,
-}
-
-/// What to do once the run has ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Then {
-    /// Whatever the restart policy says.
-    Policy,
-    /// Start again (`restart`, or a reload that changed a daemon).
-    Start(Trigger, Cause),
-}
-
-/// The main process's end.
-#[derive(Clone, Debug)]
-struct Ended {
-    result: RunResult,
-    status: ExitStatus,
-    at: Mono,
-}
-
-/// A run in progress.
-#[derive(Clone, Debug)]
-pub struct Run {
-    pub invocation: String,
-    /// The main process; `None` until it is spawned.
-    pub pid: Option<u32>,
-    pub trigger: Trigger,
-    /// µs since the epoch.
-    pub start_usec: i64,
-    started: Mono,
-    /// The client that asked for this start, and whether it waits.
-    starter: Option<(Client, bool)>,
-    timeout_at: Option<Mono>,
-    kill_at: Option<Mono>,
-    stop_requested: bool,
-    /// The `timeout` passed, or a stop needed SIGKILL: result `timeout`.
-    timed_out: bool,
-    ended: Option<Ended>,
-    leftovers: bool,
-    /// Clients told of the run's end.
-    waiters: Vec<Client>,
-    then: Then,
-}
-
-impl Run {
-    /// The main process, while it runs.
-    pub fn main_pid(&self) -> Option<u32> {
-        self.pid.filter(|_| self.ended.is_none())
-    }
-
-    /// The main process has ended; the rest of the run is being waited for.
-    pub fn finishing(&self) -> bool {
-        self.ended.is_some()
-    }
-}
 
 #[derive(Clone, Debug)]
 enum Phase {
@@ -388,8 +73,54 @@ pub struct Lifecycle {
     mono: Option<(Mono, Trigger)>,
 }
 
-/// The actions of one step.
-type Out = Vec<Action>;
+/// One step's inputs from outside and its actions.
+struct Step<'w> {
+    now: Now,
+    world: &'w mut dyn World,
+    out: Vec<Action>,
+}
+
+impl Step<'_> {
+    fn push(&mut self, a: Action) {
+        self.out.push(a);
+    }
+
+    fn notice(&mut self, n: Notice) {
+        self.out.push(Action::Notice(n));
+    }
+
+    fn answer(&mut self, client: Client, answer: Answer, more: bool) {
+        self.out.push(Action::Answer {
+            client,
+            answer,
+            more,
+        });
+    }
+}
+
+/// Why and how a run is started.
+struct Start {
+    trigger: Trigger,
+    cause: Cause,
+    env: Vec<(String, String)>,
+    starter: Option<(Client, bool)>,
+}
+
+impl Start {
+    /// Started by a schedule, the daemon's start-up or a reload.
+    fn on(trigger: Trigger) -> Start {
+        Start::by(trigger, Cause::Other)
+    }
+
+    fn by(trigger: Trigger, cause: Cause) -> Start {
+        Start {
+            trigger,
+            cause,
+            env: Vec::new(),
+            starter: None,
+        }
+    }
+}
 
 impl Lifecycle {
     pub fn new(def: Arc<Job>) -> Lifecycle {
@@ -449,8 +180,8 @@ impl Lifecycle {
     }
 
     /// Automatic restarts since loading or the last manual start,
-    /// counting the one pending (systemd's `NRestarts`, which the
-    /// "restart counter is at N" line shows as it is scheduled).
+    /// counting the one pending (the journal's "restart N" line says so
+    /// as it is scheduled, so `status` agrees with it).
     pub fn restarts(&self) -> u32 {
         let pending = u32::from(matches!(self.phase, Phase::Restarting { .. }));
         self.tracker.restarts.saturating_add(pending)
@@ -482,45 +213,55 @@ impl Lifecycle {
 
     /// Moves the job on by one event.
     pub fn step(&mut self, event: Event, now: Now, world: &mut dyn World) -> Vec<Action> {
-        let mut out = Vec::new();
+        let s = &mut Step {
+            now,
+            world,
+            out: Vec::new(),
+        };
         match event {
-            Event::Load { missed } => self.load(missed, now, world, &mut out),
-            Event::Added => self.added(now, world, &mut out),
-            Event::Changed(def) => self.changed(def, now, world, &mut out),
-            Event::Removed => self.remove(now, &mut out),
-            Event::WallClock { changed } => self.wall_clock(changed, now, world, &mut out),
-            Event::Timer => self.timer(now, world, &mut out),
-            Event::RunNow { client, wait } => self.run_now(client, wait, now, world, &mut out),
+            Event::Load { missed } => self.load(missed, s),
+            Event::Added => self.added(s),
+            Event::Changed(def) => self.changed(def, s),
+            Event::Removed => self.remove(s),
+            Event::WallClock { changed } => self.wall_clock(changed, s),
+            Event::Timer => self.timer(s),
+            Event::RunNow { client, wait } => self.run_now(client, wait, s),
             Event::Start { client } => {
-                self.resume(now, world);
-                self.run_now(client, false, now, world, &mut out);
+                self.resume(s);
+                self.run_now(client, false, s);
             }
-            Event::Stop { client } => self.stop(client, now, &mut out),
-            Event::Restart { client } => self.restart(client, now, world, &mut out),
+            Event::Stop { client } => self.stop(client, s),
+            Event::Restart { client } => self.restart(client, s),
             Event::Chained { trigger, by, env } => {
                 if self.run().is_some() {
-                    out.push(Action::Notice(Notice::ChainSkipped { by }));
+                    s.notice(Notice::ChainSkipped { by });
                 } else {
-                    self.start(trigger, Cause::Other, env, None, now, world, &mut out);
+                    self.start(
+                        Start {
+                            env,
+                            ..Start::on(trigger)
+                        },
+                        s,
+                    );
                 }
             }
-            Event::Spawned { pid } => self.spawned(pid, now, &mut out),
-            Event::SpawnFailed { reason } => self.spawn_failed(reason, now, world, &mut out),
-            Event::MainExited(exit) => self.main_exited(exit, now, &mut out),
-            Event::Leftovers => self.leftovers(now, &mut out),
-            Event::ScopeEmpty => self.scope_empty(now, world, &mut out),
+            Event::Spawned { pid } => self.spawned(pid, s),
+            Event::SpawnFailed { reason } => self.spawn_failed(reason, s),
+            Event::MainExited(exit) => self.main_exited(exit, s),
+            Event::Leftovers => self.leftovers(s),
+            Event::ScopeEmpty => self.scope_empty(s),
             Event::Shutdown => {
                 self.shutting_down = true;
                 self.stopped = true;
                 self.unschedule();
-                self.signal_stop(now, &mut out);
+                self.signal_stop(s);
             }
         }
-        out
+        std::mem::take(&mut s.out)
     }
 
-    fn load(&mut self, missed: bool, now: Now, world: &mut dyn World, out: &mut Out) {
-        self.plan(now.wall_usec, world);
+    fn load(&mut self, missed: bool, s: &mut Step<'_>) {
+        self.plan(s.now.wall_usec, s);
         if !self.def.enabled {
             return;
         }
@@ -529,61 +270,38 @@ impl Lifecycle {
             self.mono = Some((d, Trigger::Startup));
         }
         if missed {
-            out.push(Action::Notice(Notice::CatchUp));
-            self.start(
-                Trigger::Persistent,
-                Cause::Other,
-                Vec::new(),
-                None,
-                now,
-                world,
-                out,
-            );
+            s.notice(Notice::CatchUp);
+            self.start(Start::on(Trigger::Persistent), s);
         } else if self.def.kind == JobType::Simple {
-            self.start(
-                Trigger::Startup,
-                Cause::Other,
-                Vec::new(),
-                None,
-                now,
-                world,
-                out,
-            );
+            self.start(Start::on(Trigger::Startup), s);
         }
     }
 
-    fn added(&mut self, now: Now, world: &mut dyn World, out: &mut Out) {
-        self.plan(now.wall_usec, world);
+    fn added(&mut self, s: &mut Step<'_>) {
+        self.plan(s.now.wall_usec, s);
         if !self.def.enabled {
             return;
         }
         if let Some(d) = self.def.on_startup {
             // The daemon started long ago: count from now.
-            self.mono = Some((now.mono + d, Trigger::Startup));
+            self.mono = Some((s.now.mono + d, Trigger::Startup));
         }
         if self.def.kind == JobType::Simple {
-            self.start(
-                Trigger::Reload,
-                Cause::Other,
-                Vec::new(),
-                None,
-                now,
-                world,
-                out,
-            );
+            self.start(Start::on(Trigger::Reload), s);
         }
     }
 
     /// A new definition is a new unit: its restart count and start limit
     /// start over. A running daemon restarts with it; a running oneshot
-    /// finishes as it began.
-    fn changed(&mut self, def: Arc<Job>, now: Now, world: &mut dyn World, out: &mut Out) {
+    /// finishes as it began; a pending restart gives way to the new
+    /// definition's start (never both).
+    fn changed(&mut self, def: Arc<Job>, s: &mut Step<'_>) {
         self.def = def;
         self.tracker = Tracker::default();
         self.mono = None;
-        self.plan(now.wall_usec, world);
+        self.plan(s.now.wall_usec, s);
         if let (Some(d), true) = (self.def.on_active, self.def.enabled && !self.stopped) {
-            self.mono = Some((now.mono + d, Trigger::Active));
+            self.mono = Some((s.now.mono + d, Trigger::Active));
         }
         if self.def.kind != JobType::Simple {
             return;
@@ -591,136 +309,98 @@ impl Lifecycle {
         match &mut self.phase {
             Phase::Running(run) if !run.stop_requested => {
                 run.then = Then::Start(Trigger::Reload, Cause::Other);
-                self.signal_stop(now, out);
+                self.signal_stop(s);
             }
             Phase::Running(_) => {}
             Phase::Rest | Phase::Restarting { .. } => {
                 if self.def.enabled && !self.stopped {
-                    self.start(
-                        Trigger::Reload,
-                        Cause::Other,
-                        Vec::new(),
-                        None,
-                        now,
-                        world,
-                        out,
-                    );
+                    self.start(Start::on(Trigger::Reload), s);
                 }
             }
         }
     }
 
-    fn remove(&mut self, now: Now, out: &mut Out) {
+    fn remove(&mut self, s: &mut Step<'_>) {
         self.removed = true;
         self.unschedule();
         if self.run().is_some() {
-            self.signal_stop(now, out);
+            self.signal_stop(s);
         } else {
-            self.phase = Phase::Rest;
-            out.push(Action::Forget);
+            s.push(Action::Forget);
         }
     }
 
-    fn wall_clock(&mut self, changed: bool, now: Now, world: &mut dyn World, out: &mut Out) {
-        let due = |e: &Option<Elapse>| e.is_some_and(|e| e.fire_usec <= now.wall_usec);
-        if changed && !due(&self.elapse) {
-            self.plan(now.wall_usec, world);
+    fn wall_clock(&mut self, changed: bool, s: &mut Step<'_>) {
+        let now = s.now.wall_usec;
+        let due = self.elapse.filter(|e| e.fire_usec <= now);
+        if changed && due.is_none() {
+            self.plan(now, s);
         }
-        if let Some(e) = self.elapse.filter(|_| due(&self.elapse)) {
-            self.plan(e.usec.max(now.wall_usec), world);
-            self.elapse(e.trigger, e.usec, now, world, out);
+        if let Some(e) = due {
+            self.plan(e.usec.max(now), s);
+            self.elapse(e.trigger, e.usec, s);
         }
     }
 
-    fn timer(&mut self, now: Now, world: &mut dyn World, out: &mut Out) {
-        if let Some((_, trigger)) = self.mono.filter(|(at, _)| *at <= now.mono) {
+    fn timer(&mut self, s: &mut Step<'_>) {
+        let now = s.now.mono;
+        if let Some((_, trigger)) = self.mono.filter(|(at, _)| *at <= now) {
             self.mono = None;
             if self.run().is_some()
                 && let Some(d) = self.def.on_active
             {
                 // Still running: count the span again from now, so a long
                 // run does not end the repetition.
-                self.mono = Some((now.mono + d, Trigger::Active));
+                self.mono = Some((now + d, Trigger::Active));
             }
-            self.elapse(trigger, now.wall_usec, now, world, out);
+            self.elapse(trigger, s.now.wall_usec, s);
         }
-        if self.restart_at().is_some_and(|at| at <= now.mono) {
+        if self.restart_at().is_some_and(|at| at <= now) {
             self.phase = Phase::Rest;
-            self.start(
-                Trigger::Restart,
-                Cause::Restart,
-                Vec::new(),
-                None,
-                now,
-                world,
-                out,
-            );
+            self.start(Start::by(Trigger::Restart, Cause::Restart), s);
         }
         let (signal, stop_timeout) = (self.def.stop_signal, self.def.stop_timeout);
         let Phase::Running(run) = &mut self.phase else {
             return;
         };
-        if run.timeout_at.is_some_and(|t| t <= now.mono) {
+        if run.timeout_at.is_some_and(|t| t <= now) {
             run.timeout_at = None;
             run.timed_out = true;
-            out.push(Action::Notice(Notice::TimedOut {
-                invocation: run.invocation.clone(),
-                signal,
-            }));
-            out.push(Action::Signal(signal));
-            run.kill_at = Some(now.mono + stop_timeout);
+            let invocation = run.invocation.clone();
+            s.notice(Notice::TimedOut { invocation, signal });
+            s.push(Action::Signal(signal));
+            run.kill_at = Some(now + stop_timeout);
         }
-        if run.kill_at.is_some_and(|t| t <= now.mono) {
+        if run.kill_at.is_some_and(|t| t <= now) {
             run.kill_at = None;
             if run.ended.is_none() {
                 // systemd's result for a stop that needed SIGKILL.
                 run.timed_out = true;
             }
-            out.push(Action::Notice(Notice::Killing {
-                invocation: run.invocation.clone(),
-                after: stop_timeout,
-            }));
-            out.push(Action::Kill);
+            let invocation = run.invocation.clone();
+            let after = stop_timeout;
+            s.notice(Notice::Killing { invocation, after });
+            s.push(Action::Kill);
         }
     }
 
     /// A schedule is due: start, unless a run is going.
-    fn elapse(
-        &mut self,
-        trigger: Trigger,
-        elapse_usec: i64,
-        now: Now,
-        world: &mut dyn World,
-        out: &mut Out,
-    ) {
+    fn elapse(&mut self, trigger: Trigger, elapse_usec: i64, s: &mut Step<'_>) {
         if let Some(run) = self.run() {
-            out.push(Action::Notice(Notice::ElapseSkipped {
+            s.notice(Notice::ElapseSkipped {
                 elapse_usec,
                 invocation: run.invocation.clone(),
                 pid: run.pid,
-            }));
+            });
             return;
         }
-        self.start(trigger, Cause::Other, Vec::new(), None, now, world, out);
+        self.start(Start::on(trigger), s);
     }
 
-    fn run_now(
-        &mut self,
-        client: Client,
-        wait: bool,
-        now: Now,
-        world: &mut dyn World,
-        out: &mut Out,
-    ) {
+    fn run_now(&mut self, client: Client, wait: bool, s: &mut Step<'_>) {
         if let Phase::Running(run) = &mut self.phase {
-            out.push(Action::Answer {
-                client,
-                answer: Answer::AlreadyRunning {
-                    pid: run.pid,
-                    invocation: run.invocation.clone(),
-                },
-                more: wait,
-            });
+            let (pid, invocation) = (run.pid, run.invocation.clone());
+            s.answer(client, Answer::AlreadyRunning { pid, invocation }, wait);
             if wait {
                 run.waiters.push(client);
             }
@@ -728,61 +408,49 @@ impl Lifecycle {
         }
         let starter = Some((client, wait));
         self.start(
-            Trigger::Manual,
-            Cause::Manual,
-            Vec::new(),
-            starter,
-            now,
-            world,
-            out,
+            Start {
+                starter,
+                ..Start::by(Trigger::Manual, Cause::Manual)
+            },
+            s,
         );
     }
 
     /// Undoes `stop`: the schedule applies again.
-    fn resume(&mut self, now: Now, world: &mut dyn World) {
+    fn resume(&mut self, s: &mut Step<'_>) {
         self.stopped = false;
         if let Phase::Restarting { .. } = self.phase {
             self.phase = Phase::Rest;
         }
-        self.plan(now.wall_usec, world);
+        self.plan(s.now.wall_usec, s);
     }
 
-    fn stop(&mut self, client: Client, now: Now, out: &mut Out) {
+    fn stop(&mut self, client: Client, s: &mut Step<'_>) {
         self.stopped = true;
         self.unschedule();
         if let Phase::Running(run) = &mut self.phase {
             run.waiters.push(client);
-            self.signal_stop(now, out);
+            self.signal_stop(s);
         } else {
-            self.phase = Phase::Rest;
-            out.push(Action::Answer {
-                client,
-                answer: Answer::NotRunning,
-                more: false,
-            });
+            s.answer(client, Answer::NotRunning, false);
         }
     }
 
-    fn restart(&mut self, client: Client, now: Now, world: &mut dyn World, out: &mut Out) {
+    fn restart(&mut self, client: Client, s: &mut Step<'_>) {
         let Phase::Running(run) = &mut self.phase else {
-            self.resume(now, world);
-            return self.run_now(client, false, now, world, out);
+            self.resume(s);
+            return self.run_now(client, false, s);
         };
         self.stopped = false;
         run.then = Then::Start(Trigger::Manual, Cause::Manual);
-        out.push(Action::Answer {
-            client,
-            answer: Answer::Restarting {
-                invocation: run.invocation.clone(),
-            },
-            more: false,
-        });
-        self.signal_stop(now, out);
+        let invocation = run.invocation.clone();
+        s.answer(client, Answer::Restarting { invocation }, false);
+        self.signal_stop(s);
     }
 
     /// Sends the stop signal to the whole run (once) and plans the SIGKILL
-    /// after `stop_timeout`.
-    fn signal_stop(&mut self, now: Now, out: &mut Out) {
+    /// after `stop_timeout`; cancels a pending restart.
+    fn signal_stop(&mut self, s: &mut Step<'_>) {
         let (signal, timeout) = (self.def.stop_signal, self.def.stop_timeout);
         match &mut self.phase {
             Phase::Running(run) => {
@@ -790,10 +458,12 @@ impl Lifecycle {
                     return;
                 }
                 run.stop_requested = true;
+                // Before the spawn's answer there is nothing to signal;
+                // `spawned` sends it.
                 if run.pid.is_some() {
-                    out.push(Action::Signal(signal));
+                    s.push(Action::Signal(signal));
                 }
-                let at = now.mono + timeout;
+                let at = s.now.mono + timeout;
                 run.kill_at = Some(run.kill_at.map_or(at, |k| k.min(at)));
             }
             Phase::Restarting { .. } => self.phase = Phase::Rest,
@@ -802,61 +472,26 @@ impl Lifecycle {
     }
 
     /// Starts a run: the spawn's answer comes back as an event.
-    #[allow(clippy::too_many_arguments)]
-    fn start(
-        &mut self,
-        trigger: Trigger,
-        cause: Cause,
-        env: Vec<(String, String)>,
-        starter: Option<(Client, bool)>,
-        now: Now,
-        world: &mut dyn World,
-        out: &mut Out,
-    ) {
+    fn start(&mut self, start: Start, s: &mut Step<'_>) {
         if self.shutting_down {
-            out.push(Action::Notice(Notice::ShuttingDown));
-            if let Some((client, wait)) = starter {
-                let reason = "jobd is shutting down".to_owned();
-                out.push(Action::Answer {
-                    client,
-                    answer: Answer::StartFailed {
-                        invocation: String::new(),
-                        reason: reason.clone(),
-                    },
-                    more: wait,
-                });
-                if wait {
-                    out.push(Action::Answer {
-                        client,
-                        answer: Answer::Ended(RunEnd {
-                            invocation: String::new(),
-                            result: RunResult::StartFailed,
-                            exit_status: None,
-                            reason: Some(reason),
-                            duration_usec: 0,
-                        }),
-                        more: false,
-                    });
-                }
-            }
-            return;
+            return refuse_start(start.starter, s);
         }
         self.tracker
-            .started(&Policy::of(&self.def), now.mono, cause);
+            .started(&Policy::of(&self.def), s.now.mono, start.cause);
         // Whatever refused restarts before, this run is going.
         self.tracker.limit_hit = false;
-        let invocation = world.invocation();
+        let invocation = s.world.invocation();
         if let (Some(d), true) = (self.def.on_active, self.def.enabled && !self.stopped) {
-            self.mono = Some((now.mono + d, Trigger::Active));
+            self.mono = Some((s.now.mono + d, Trigger::Active));
         }
         self.phase = Phase::Running(Box::new(Run {
             invocation: invocation.clone(),
             pid: None,
-            trigger,
-            start_usec: now.wall_usec,
-            started: now.mono,
-            starter,
-            timeout_at: self.def.timeout.map(|t| now.mono + t),
+            trigger: start.trigger,
+            start_usec: s.now.wall_usec,
+            started: s.now.mono,
+            starter: start.starter,
+            timeout_at: self.def.timeout.map(|t| s.now.mono + t),
             kill_at: None,
             stop_requested: false,
             timed_out: false,
@@ -865,33 +500,27 @@ impl Lifecycle {
             waiters: Vec::new(),
             then: Then::Policy,
         }));
-        out.push(Action::Spawn {
+        s.push(Action::Spawn {
             invocation,
-            trigger,
-            env,
+            trigger: start.trigger,
+            env: start.env,
         });
     }
 
-    fn spawned(&mut self, pid: u32, now: Now, out: &mut Out) {
+    fn spawned(&mut self, pid: u32, s: &mut Step<'_>) {
         let Phase::Running(run) = &mut self.phase else {
             return;
         };
         run.pid = Some(pid);
-        out.push(Action::RecordStart(record(run)));
-        out.push(Action::Notice(Notice::Started {
+        s.push(Action::RecordStart(record(run)));
+        s.notice(Notice::Started {
             invocation: run.invocation.clone(),
             pid,
             trigger: run.trigger,
-        }));
+        });
         if let Some((client, wait)) = run.starter.take() {
-            out.push(Action::Answer {
-                client,
-                answer: Answer::Started {
-                    pid,
-                    invocation: run.invocation.clone(),
-                },
-                more: wait,
-            });
+            let invocation = run.invocation.clone();
+            s.answer(client, Answer::Started { pid, invocation }, wait);
             if wait {
                 run.waiters.push(client);
             }
@@ -899,54 +528,47 @@ impl Lifecycle {
         if run.stop_requested {
             // Stopped while it was being started: the SIGKILL is planned
             // already, the signal could not be sent until now.
-            out.push(Action::Signal(self.def.stop_signal));
+            s.push(Action::Signal(self.def.stop_signal));
         }
-        let _ = now;
     }
 
-    fn spawn_failed(&mut self, reason: String, now: Now, world: &mut dyn World, out: &mut Out) {
+    fn spawn_failed(&mut self, reason: String, s: &mut Step<'_>) {
         let Phase::Running(run) = std::mem::replace(&mut self.phase, Phase::Rest) else {
             return;
         };
         let mut run = *run;
-        out.push(Action::Notice(Notice::StartFailed {
-            invocation: run.invocation.clone(),
+        let invocation = run.invocation.clone();
+        s.notice(Notice::StartFailed {
+            invocation: invocation.clone(),
             trigger: run.trigger,
             reason: reason.clone(),
-        }));
-        out.push(Action::RecordStart(record(&run)));
-        let end = state::End {
-            invocation: run.invocation.clone(),
-            end_usec: now.wall_usec,
+        });
+        s.push(Action::RecordStart(record(&run)));
+        s.push(Action::RecordEnd(state::End {
+            invocation: invocation.clone(),
+            end_usec: s.now.wall_usec,
             result: RunResult::StartFailed,
             exit_status: None,
             reason: Some(reason.clone()),
-        };
-        out.push(Action::RecordEnd(end));
+        }));
         if let Some((client, wait)) = run.starter.take() {
-            out.push(Action::Answer {
-                client,
-                answer: Answer::StartFailed {
-                    invocation: run.invocation.clone(),
-                    reason: reason.clone(),
-                },
-                more: wait,
-            });
+            let (invocation, reason) = (invocation.clone(), reason.clone());
+            s.answer(client, Answer::StartFailed { invocation, reason }, wait);
             if wait {
                 run.waiters.push(client);
             }
         }
-        let ended = RunEnd {
-            invocation: run.invocation.clone(),
+        let end = RunEnd {
+            invocation,
             result: RunResult::StartFailed,
             exit_status: None,
             reason: Some(reason),
             duration_usec: 0,
         };
-        self.conclude(run, ended, now, world, out, false);
+        self.conclude(run, end, false, s);
     }
 
-    fn main_exited(&mut self, exit: Exit, now: Now, out: &mut Out) {
+    fn main_exited(&mut self, exit: Exit, s: &mut Step<'_>) {
         let def = &self.def;
         let Phase::Running(run) = &mut self.phase else {
             return;
@@ -960,30 +582,30 @@ impl Lifecycle {
         // One clock for a run's length: the monotonic one. The recorded
         // end is the start plus that length, so `history`, the journal
         // and `--wait` agree even across a clock step.
-        let took = now.mono.saturating_sub(run.started);
+        let took = s.now.mono.saturating_sub(run.started);
         let took_usec = i64::try_from(took.as_micros()).unwrap_or(i64::MAX);
-        out.push(Action::RecordEnd(state::End {
+        s.push(Action::RecordEnd(state::End {
             invocation: run.invocation.clone(),
             end_usec: run.start_usec.saturating_add(took_usec),
             result,
             exit_status: Some(status.clone()),
             reason: None,
         }));
-        out.push(Action::Notice(Notice::Finished {
+        s.notice(Notice::Finished {
             invocation: run.invocation.clone(),
             result,
             status: status.clone(),
             took,
-        }));
+        });
         run.ended = Some(Ended {
             result,
             status,
-            at: now.mono,
+            at: s.now.mono,
         });
         run.timeout_at = None;
     }
 
-    fn leftovers(&mut self, now: Now, out: &mut Out) {
+    fn leftovers(&mut self, s: &mut Step<'_>) {
         let (signal, timeout) = (self.def.stop_signal, self.def.stop_timeout);
         let Phase::Running(run) = &mut self.phase else {
             return;
@@ -992,16 +614,14 @@ impl Lifecycle {
             return;
         }
         run.leftovers = true;
-        out.push(Action::Notice(Notice::Leftovers {
-            invocation: run.invocation.clone(),
-            signal,
-        }));
-        out.push(Action::Signal(signal));
-        let at = now.mono + timeout;
+        let invocation = run.invocation.clone();
+        s.notice(Notice::Leftovers { invocation, signal });
+        s.push(Action::Signal(signal));
+        let at = s.now.mono + timeout;
         run.kill_at = Some(run.kill_at.map_or(at, |k| k.min(at)));
     }
 
-    fn scope_empty(&mut self, now: Now, world: &mut dyn World, out: &mut Out) {
+    fn scope_empty(&mut self, s: &mut Step<'_>) {
         if !self.run().is_some_and(Run::finishing) {
             return;
         }
@@ -1012,11 +632,10 @@ impl Lifecycle {
         let Some(ended) = run.ended.clone() else {
             return;
         };
-        out.push(Action::Release);
+        s.push(Action::Release);
         if run.leftovers {
-            out.push(Action::Notice(Notice::LeftoversGone {
-                invocation: run.invocation.clone(),
-            }));
+            let invocation = run.invocation.clone();
+            s.notice(Notice::LeftoversGone { invocation });
         }
         let took = ended.at.saturating_sub(run.started);
         let end = RunEnd {
@@ -1026,67 +645,42 @@ impl Lifecycle {
             reason: None,
             duration_usec: u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
         };
-        self.conclude(run, end, now, world, out, true);
+        self.conclude(run, end, true, s);
     }
 
     /// A run is over: tell its clients, then restart, chain, or rest as
-    /// the policy says. `exited`: it ran (a spawn failure restarts only
-    /// through a timer, never from inside the step that failed).
-    fn conclude(
-        &mut self,
-        run: Run,
-        end: RunEnd,
-        now: Now,
-        world: &mut dyn World,
-        out: &mut Out,
-        exited: bool,
-    ) {
+    /// the policy says. `exited`: it ran (after a spawn failure a restart
+    /// waits for a timer, never starts from inside the failed step).
+    fn conclude(&mut self, run: Run, end: RunEnd, exited: bool, s: &mut Step<'_>) {
         let result = end.result;
         for client in &run.waiters {
-            out.push(Action::Answer {
-                client: *client,
-                answer: Answer::Ended(end.clone()),
-                more: false,
-            });
+            s.answer(*client, Answer::Ended(end.clone()), false);
         }
         self.failed = result != RunResult::Success;
         if self.removed {
-            out.push(Action::Forget);
-            return;
+            return s.push(Action::Forget);
         }
         let policy = Policy::of(&self.def);
         let uptime = Duration::from_micros(end.duration_usec);
         let stopped = run.stop_requested || self.stopped || run.then != Then::Policy;
         let decision = self
             .tracker
-            .exited(&policy, now.mono, uptime, result, stopped);
+            .exited(&policy, s.now.mono, uptime, result, stopped);
         if decision.limit_hit {
-            out.push(Action::Notice(Notice::StartLimitHit {
-                burst: policy.burst,
-                interval: policy.interval,
-            }));
+            let (burst, interval) = (policy.burst, policy.interval);
+            s.notice(Notice::StartLimitHit { burst, interval });
         }
         match run.then {
-            Then::Start(trigger, cause) => {
-                self.start(trigger, cause, Vec::new(), None, now, world, out);
-            }
+            Then::Start(trigger, cause) => self.start(Start::by(trigger, cause), s),
             Then::Policy => {
                 if let Some(delay) = decision.restart_in {
                     let n = self.tracker.restarts.saturating_add(1);
-                    out.push(Action::Notice(Notice::RestartScheduled { n, delay }));
+                    s.notice(Notice::RestartScheduled { n, delay });
                     if delay.is_zero() && exited {
-                        self.start(
-                            Trigger::Restart,
-                            Cause::Restart,
-                            Vec::new(),
-                            None,
-                            now,
-                            world,
-                            out,
-                        );
+                        self.start(Start::by(Trigger::Restart, Cause::Restart), s);
                     } else {
                         self.phase = Phase::Restarting {
-                            at: now.mono + delay,
+                            at: s.now.mono + delay,
                         };
                     }
                 }
@@ -1094,14 +688,14 @@ impl Lifecycle {
         }
         if decision.on_failure && !self.def.on_failure.is_empty() {
             if !exited && run.trigger == Trigger::OnFailure {
-                out.push(Action::Notice(Notice::ChainNotFired));
+                s.notice(Notice::ChainNotFired);
             } else {
-                out.push(Action::Chain {
+                s.push(Action::Chain {
                     jobs: self.def.on_failure.clone(),
                     trigger: Trigger::OnFailure,
                     env: vec![
                         ("JOBD_FAILED_JOB".to_owned(), self.def.name.clone()),
-                        ("JOBD_RESULT".to_owned(), result.as_str().to_owned()),
+                        ("JOBD_RESULT".to_owned(), result.to_string()),
                     ],
                 });
             }
@@ -1109,15 +703,15 @@ impl Lifecycle {
     }
 
     /// Plans the next calendar/cron elapse after `after_usec`.
-    fn plan(&mut self, after_usec: i64, world: &mut dyn World) {
+    fn plan(&mut self, after_usec: i64, s: &mut Step<'_>) {
         self.elapse = if self.stopped || !self.def.enabled || self.removed {
             None
         } else {
-            world.next_elapse(&self.def, after_usec)
+            s.world.next_elapse(&self.def, after_usec)
         };
     }
 
-    /// Forgets every pending trigger.
+    /// Forgets every pending trigger, a pending restart included.
     fn unschedule(&mut self) {
         self.elapse = None;
         self.mono = None;
@@ -1127,22 +721,26 @@ impl Lifecycle {
     }
 }
 
-/// A run as the history records its start.
-fn record(run: &Run) -> state::Run {
-    state::Run {
-        invocation: run.invocation.clone(),
-        trigger: run.trigger,
-        start_usec: run.start_usec,
-        pid: run.pid,
-        end_usec: None,
-        result: None,
-        exit_status: None,
-        reason: None,
-    }
-}
-
-impl fmt::Display for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "client {}", self.0)
+/// A start asked for while jobd shuts down: refused, and the client told.
+fn refuse_start(starter: Option<(Client, bool)>, s: &mut Step<'_>) {
+    s.notice(Notice::ShuttingDown);
+    let Some((client, wait)) = starter else {
+        return;
+    };
+    let reason = "jobd is shutting down".to_owned();
+    let failed = Answer::StartFailed {
+        invocation: String::new(),
+        reason: reason.clone(),
+    };
+    s.answer(client, failed, wait);
+    if wait {
+        let end = RunEnd {
+            invocation: String::new(),
+            result: RunResult::StartFailed,
+            exit_status: None,
+            reason: Some(reason),
+            duration_usec: 0,
+        };
+        s.answer(client, Answer::Ended(end), false);
     }
 }

@@ -14,4 +14,5 @@ mod faults;
 mod helper;
 mod import;
 mod journal;
+mod lifecycle;
 mod supervise;
