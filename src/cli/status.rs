@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{Outcome, PathArgs, failed};
+use crate::calendar::Zone;
 use crate::calendar::ZoneSource as _;
 use crate::calendar::{timespan, timestamp};
 use crate::ipc::{Request, StatusInfo};
@@ -47,10 +48,17 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
         return super::print_json(&s);
     }
     let zones = SystemZones::from_env();
-    let zone = zones.local();
+    let mut o = String::new();
+    describe_job(&mut o, &s, zones.local());
+    describe_run(&mut o, &s);
+    print!("{o}");
+    Outcome::Success
+}
+
+/// Name, definition, state, schedule, last run.
+fn describe_job(o: &mut String, s: &StatusInfo, zone: &Zone) {
     let now = s.now_usec;
     let j = &s.job;
-    let mut o = String::new();
     let dot = match j.state {
         JobState::Running => "●",
         JobState::Failed => "×",
@@ -107,6 +115,15 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
         }
         None => {}
     }
+    last_run(o, s, zone);
+    if let Some(inv) = &s.invocation {
+        let _ = writeln!(o, " Invocation: {inv}");
+    }
+}
+
+/// `Last run:` start, length, result, trigger.
+fn last_run(o: &mut String, s: &StatusInfo, zone: &Zone) {
+    let now = s.now_usec;
     if let Some(r) = &s.last_run {
         let took = r.end_usec.map_or_else(String::new, |e| {
             format!(
@@ -128,9 +145,11 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
             r.trigger
         );
     }
-    if let Some(inv) = &s.invocation {
-        let _ = writeln!(o, " Invocation: {inv}");
-    }
+}
+
+/// The run in progress: its processes, their figures, its last lines.
+fn describe_run(o: &mut String, s: &StatusInfo) {
+    let j = &s.job;
     if let Some(pid) = j.pid {
         let main_cmd = s.processes.first().map_or("", |p| p.cmdline.as_str());
         let _ = writeln!(o, "   Main PID: {pid} ({main_cmd})");
@@ -184,6 +203,4 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
             let _ = writeln!(o, "{line}");
         }
     }
-    print!("{o}");
-    Outcome::Success
 }

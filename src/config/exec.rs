@@ -39,6 +39,73 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
+/// Adds `c` to the word, to its last segment if that is quoted alike.
+fn push(word: &mut Vec<(String, Quote)>, c: char, q: Quote) {
+    match word.last_mut() {
+        Some((text, last)) if *last == q => text.push(c),
+        _ => word.push((c.to_string(), q)),
+    }
+}
+
+/// The single-quoted text starting at `chars[start]` (a `'`) onto the
+/// word; the index after the closing quote.
+fn single_quoted(
+    chars: &[char],
+    start: usize,
+    word: &mut Vec<(String, Quote)>,
+) -> Result<usize, ExecError> {
+    // An empty '' still makes a word: keep an empty segment.
+    word.push((String::new(), Quote::Single));
+    let mut i = start + 1;
+    loop {
+        match chars.get(i) {
+            None => {
+                return Err(ExecError {
+                    offset: start,
+                    message: "unterminated single quote; close it with '".into(),
+                });
+            }
+            Some('\'') => return Ok(i + 1),
+            Some(&c) => push(word, c, Quote::Single),
+        }
+        i += 1;
+    }
+}
+
+/// The double-quoted text starting at `chars[start]` (a `"`) onto the
+/// word, backslash escapes resolved; the index after the closing quote.
+fn double_quoted(
+    chars: &[char],
+    start: usize,
+    word: &mut Vec<(String, Quote)>,
+) -> Result<usize, ExecError> {
+    word.push((String::new(), Quote::Double));
+    let mut i = start + 1;
+    loop {
+        match chars.get(i) {
+            None => {
+                return Err(ExecError {
+                    offset: start,
+                    message: "unterminated double quote; close it with \"".into(),
+                });
+            }
+            Some('"') => return Ok(i + 1),
+            Some('\\') if matches!(chars.get(i + 1), Some('"' | '\\' | '`')) => {
+                push(word, chars[i + 1], Quote::Double);
+                i += 1;
+            }
+            Some('\\') if chars.get(i + 1) == Some(&'$') => {
+                // An escaped `$` is literal: mark it as quoted so
+                // expansion skips it.
+                word.push(("$".into(), Quote::Single));
+                i += 1;
+            }
+            Some(&c) => push(word, c, Quote::Double),
+        }
+        i += 1;
+    }
+}
+
 /// Splits the string form into words of (text, quoting) segments.
 fn tokenize(s: &str) -> Result<Vec<Vec<(String, Quote)>>, ExecError> {
     let chars: Vec<char> = s.chars().collect();
@@ -46,10 +113,6 @@ fn tokenize(s: &str) -> Result<Vec<Vec<(String, Quote)>>, ExecError> {
     let mut word: Vec<(String, Quote)> = Vec::new();
     let mut in_word = false;
     let mut i = 0;
-    let push = |word: &mut Vec<(String, Quote)>, c: char, q: Quote| match word.last_mut() {
-        Some((text, last)) if *last == q => text.push(c),
-        _ => word.push((c.to_string(), q)),
-    };
     while i < chars.len() {
         let c = chars[i];
         match c {
@@ -62,54 +125,11 @@ fn tokenize(s: &str) -> Result<Vec<Vec<(String, Quote)>>, ExecError> {
             }
             '\'' => {
                 in_word = true;
-                let start = i;
-                i += 1;
-                // An empty '' still makes a word: keep an empty segment.
-                word.push((String::new(), Quote::Single));
-                loop {
-                    match chars.get(i) {
-                        None => {
-                            return Err(ExecError {
-                                offset: start,
-                                message: "unterminated single quote; close it with '".into(),
-                            });
-                        }
-                        Some('\'') => break,
-                        Some(&c) => push(&mut word, c, Quote::Single),
-                    }
-                    i += 1;
-                }
-                i += 1;
+                i = single_quoted(&chars, i, &mut word)?;
             }
             '"' => {
                 in_word = true;
-                let start = i;
-                i += 1;
-                word.push((String::new(), Quote::Double));
-                loop {
-                    match chars.get(i) {
-                        None => {
-                            return Err(ExecError {
-                                offset: start,
-                                message: "unterminated double quote; close it with \"".into(),
-                            });
-                        }
-                        Some('"') => break,
-                        Some('\\') if matches!(chars.get(i + 1), Some('"' | '\\' | '`')) => {
-                            push(&mut word, chars[i + 1], Quote::Double);
-                            i += 1;
-                        }
-                        Some('\\') if chars.get(i + 1) == Some(&'$') => {
-                            // An escaped `$` is literal: mark it as quoted
-                            // so expansion skips it.
-                            word.push(("$".into(), Quote::Single));
-                            i += 1;
-                        }
-                        Some(&c) => push(&mut word, c, Quote::Double),
-                    }
-                    i += 1;
-                }
-                i += 1;
+                i = double_quoted(&chars, i, &mut word)?;
             }
             '\\' => {
                 in_word = true;

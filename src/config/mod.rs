@@ -453,15 +453,149 @@ impl Validator<'_> {
         s.and_then(|s| self.span(s, key)).unwrap_or(default)
     }
 
-    #[allow(clippy::too_many_lines)]
-    fn job(&mut self, name: Spanned<String>, raw: RawJob, names: &[String]) -> Option<Job> {
+    fn job(&mut self, name: Spanned<String>, mut raw: RawJob, names: &[String]) -> Option<Job> {
         let before = self.errors.len();
         let at = name.referenced;
         let name = name.value;
 
         // Environment first: `exec` and paths expand with it.
+        let environment = self.environment(raw.environment.take());
+        let vars = Layered {
+            top: &environment,
+            base: self.env,
+        };
+
+        let argv = self.exec(raw.exec.as_ref(), &name, &at, &vars);
+
+        let (schedules, timezone) = self.schedules(&raw);
+        let (on_active, on_startup) = self.relative(&raw);
+        let scheduled = !schedules.is_empty() || on_active.is_some() || on_startup.is_some();
+        let kind = self.kind(raw.kind.as_ref(), scheduled);
+        let working_directory = self.working_directory(raw.working_directory.as_ref(), &vars);
+
+        let restart = self.restart(raw.restart.as_ref(), kind);
+        let restart_sec = self.opt_span(
+            raw.restart_sec.as_ref(),
+            "restart_sec",
+            Duration::from_millis(100),
+        );
+        let restart_max_sec =
+            self.opt_span(raw.restart_max_sec.as_ref(), "restart_max_sec", restart_sec);
+        let start_limit_interval = self.opt_span(
+            raw.start_limit_interval.as_ref(),
+            "start_limit_interval",
+            Duration::from_secs(10),
+        );
+        let stop_timeout = self.opt_span(
+            raw.stop_timeout.as_ref(),
+            "stop_timeout",
+            Duration::from_secs(10),
+        );
+        let randomized_delay = self.opt_span(
+            raw.randomized_delay.as_ref(),
+            "randomized_delay",
+            Duration::ZERO,
+        );
+        let timeout = self.timeout(raw.timeout.as_ref());
+        let stop_signal = self.stop_signal(raw.stop_signal.as_ref());
+
+        let on_failure = self.on_failure(raw.on_failure.as_ref(), names);
+
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(Job {
+            name,
+            description: raw.description,
+            argv,
+            kind,
+            schedules,
+            timezone: timezone.map(|(n, _)| n),
+            on_active,
+            on_startup,
+            persistent: raw.persistent.unwrap_or(false),
+            randomized_delay,
+            enabled: raw.enabled.unwrap_or(true),
+            working_directory,
+            environment,
+            timeout,
+            restart,
+            restart_sec,
+            restart_max_sec,
+            start_limit_burst: raw.start_limit_burst.map_or(5, |b| b.value),
+            start_limit_interval,
+            stop_signal,
+            stop_timeout,
+            on_failure,
+        })
+    }
+
+    /// `exec`, required, split into words.
+    fn exec(
+        &mut self,
+        raw: Option<&Spanned<Words>>,
+        name: &str,
+        at: &Location,
+        vars: &Layered,
+    ) -> Vec<String> {
+        match raw {
+            None => {
+                self.error(
+                    at,
+                    format!(
+                        "job `{name}` has no `exec`; add the command to run, e.g. exec: nix-index"
+                    ),
+                );
+                Vec::new()
+            }
+            Some(e) => self.argv(e, vars),
+        }
+    }
+
+    /// `on_active` and `on_startup`.
+    fn relative(&mut self, raw: &RawJob) -> (Option<Duration>, Option<Duration>) {
+        let on_active = raw
+            .on_active
+            .as_ref()
+            .and_then(|s| self.span(s, "on_active"));
+        let on_startup = raw
+            .on_startup
+            .as_ref()
+            .and_then(|s| self.span(s, "on_startup"));
+        // `on_startup: 0` is "at start-up" (crontab's @reboot); only a
+        // zero `on_active` would loop.
+        for (v, key) in [(&on_active, &raw.on_active)] {
+            if let (Some(d), Some(s)) = (v, key)
+                && d.is_zero()
+                && key.is_some()
+            {
+                self.error(
+                    &s.referenced,
+                    "a zero span would run the job in a loop; use at least 1s".into(),
+                );
+            }
+        }
+        (on_active, on_startup)
+    }
+
+    /// `timeout`, never zero.
+    fn timeout(&mut self, raw: Option<&Spanned<Scalar>>) -> Option<Duration> {
+        let timeout = raw.and_then(|s| self.span(s, "timeout"));
+        if let (Some(t), Some(s)) = (timeout, raw)
+            && t.is_zero()
+        {
+            self.error(
+                &s.referenced,
+                "timeout 0 would stop every run at once; remove the key for no timeout".into(),
+            );
+        }
+        timeout
+    }
+
+    /// `environment`: names checked, values as written.
+    fn environment(&mut self, raw: Option<raw::EnvMap>) -> Vec<(String, String)> {
         let mut environment = Vec::new();
-        for (k, v) in raw.environment.map(|e| e.0).unwrap_or_default() {
+        for (k, v) in raw.map(|e| e.0).unwrap_or_default() {
             if k.value.is_empty()
                 || k.value.contains('=')
                 || k.value.bytes().any(|b| b == 0)
@@ -475,24 +609,14 @@ impl Validator<'_> {
             }
             environment.push((k.value, v.value.0));
         }
-        let vars = Layered {
-            top: &environment,
-            base: self.env,
-        };
+        environment
+    }
 
-        let argv = match raw.exec {
-            None => {
-                self.error(
-                    &at,
-                    format!(
-                        "job `{name}` has no `exec`; add the command to run, e.g. exec: nix-index"
-                    ),
-                );
-                Vec::new()
-            }
-            Some(e) => self.argv(&e, &vars),
-        };
-
+    /// `on_calendar` and `cron` compiled, and `timezone` (name, zone).
+    fn schedules(
+        &mut self,
+        raw: &RawJob,
+    ) -> (Vec<Schedule>, Option<(String, Arc<calendar::Zone>)>) {
         let mut schedules = Vec::new();
         let timezone = raw.timezone.as_ref().and_then(|tz| {
             if let Some(zone) = self.zones.named(&tz.value) {
@@ -541,30 +665,12 @@ impl Validator<'_> {
                 "timezone applies to `cron` only; for on_calendar, end the expression with the zone (e.g. \"*-*-* 04:00 Europe/Berlin\")".into(),
             );
         }
+        (schedules, timezone)
+    }
 
-        let on_active = raw
-            .on_active
-            .as_ref()
-            .and_then(|s| self.span(s, "on_active"));
-        let on_startup = raw
-            .on_startup
-            .as_ref()
-            .and_then(|s| self.span(s, "on_startup"));
-        // `on_startup: 0` is "at start-up" (crontab's @reboot); only a
-        // zero `on_active` would loop.
-        for (v, key) in [(&on_active, &raw.on_active)] {
-            if let (Some(d), Some(s)) = (v, key)
-                && d.is_zero()
-                && key.is_some()
-            {
-                self.error(
-                    &s.referenced,
-                    "a zero span would run the job in a loop; use at least 1s".into(),
-                );
-            }
-        }
-        let scheduled = !schedules.is_empty() || on_active.is_some() || on_startup.is_some();
-        let kind = match &raw.kind {
+    /// `type`, defaulting by whether the job has a schedule.
+    fn kind(&mut self, raw: Option<&Spanned<String>>, scheduled: bool) -> JobType {
+        match raw {
             None if scheduled => JobType::Oneshot,
             None => JobType::Simple,
             Some(t) => match t.value.as_str() {
@@ -581,15 +687,18 @@ impl Validator<'_> {
                     JobType::Oneshot
                 }
             },
-        };
+        }
+    }
 
-        let working_directory = match &raw.working_directory {
+    /// `working_directory`, expanded; absolute.
+    fn working_directory(&mut self, raw: Option<&Spanned<String>>, vars: &Layered) -> PathBuf {
+        match raw {
             None => PathBuf::from(self.env.home()),
             Some(w) => {
                 let expanded = if w.value == "~" {
                     Ok(self.env.home().to_owned())
                 } else {
-                    exec::expand_word(&w.value, &vars)
+                    exec::expand_word(&w.value, vars)
                 };
                 match expanded {
                     Ok(p) if Path::new(&p).is_absolute() => PathBuf::from(p),
@@ -606,9 +715,12 @@ impl Validator<'_> {
                     }
                 }
             }
-        };
+        }
+    }
 
-        let restart = match &raw.restart {
+    /// `restart`, refused on a oneshot where systemd refuses it.
+    fn restart(&mut self, raw: Option<&Spanned<String>>, kind: JobType) -> Restart {
+        let restart = match raw {
             None => Restart::No,
             Some(r) => {
                 if let Some((_, v)) = RESTART_NAMES.iter().find(|(n, _)| *n == r.value) {
@@ -632,7 +744,7 @@ impl Validator<'_> {
         // on success would run again the moment it ends, for ever.
         if kind == JobType::Oneshot
             && matches!(restart, Restart::Always | Restart::OnSuccess)
-            && let Some(r) = &raw.restart
+            && let Some(r) = raw
         {
             self.error(
                 &r.referenced,
@@ -642,38 +754,12 @@ impl Validator<'_> {
                 ),
             );
         }
-        let restart_sec = self.opt_span(
-            raw.restart_sec.as_ref(),
-            "restart_sec",
-            Duration::from_millis(100),
-        );
-        let restart_max_sec =
-            self.opt_span(raw.restart_max_sec.as_ref(), "restart_max_sec", restart_sec);
-        let start_limit_interval = self.opt_span(
-            raw.start_limit_interval.as_ref(),
-            "start_limit_interval",
-            Duration::from_secs(10),
-        );
-        let stop_timeout = self.opt_span(
-            raw.stop_timeout.as_ref(),
-            "stop_timeout",
-            Duration::from_secs(10),
-        );
-        let randomized_delay = self.opt_span(
-            raw.randomized_delay.as_ref(),
-            "randomized_delay",
-            Duration::ZERO,
-        );
-        let timeout = raw.timeout.as_ref().and_then(|s| self.span(s, "timeout"));
-        if let (Some(t), Some(s)) = (timeout, &raw.timeout)
-            && t.is_zero()
-        {
-            self.error(
-                &s.referenced,
-                "timeout 0 would stop every run at once; remove the key for no timeout".into(),
-            );
-        }
-        let stop_signal = match &raw.stop_signal {
+        restart
+    }
+
+    /// `stop_signal` by name or number; SIGTERM by default.
+    fn stop_signal(&mut self, raw: Option<&Spanned<Scalar>>) -> i32 {
+        match raw {
             None => 15,
             Some(s) => signal::parse(&s.value.0).unwrap_or_else(|| {
                 let upper = s.value.0.to_ascii_uppercase();
@@ -687,10 +773,13 @@ impl Validator<'_> {
                 );
                 15
             }),
-        };
+        }
+    }
 
+    /// `on_failure`: names of jobs in this file.
+    fn on_failure(&mut self, raw: Option<&Spanned<Words>>, names: &[String]) -> Vec<String> {
         let mut on_failure = Vec::new();
-        if let Some(list) = &raw.on_failure {
+        if let Some(list) = raw {
             for (other, at) in &list.value.items {
                 if names.iter().any(|n| n == other) {
                     on_failure.push(other.clone());
@@ -705,34 +794,7 @@ impl Validator<'_> {
                 }
             }
         }
-
-        if self.errors.len() > before {
-            return None;
-        }
-        Some(Job {
-            name,
-            description: raw.description,
-            argv,
-            kind,
-            schedules,
-            timezone: timezone.map(|(n, _)| n),
-            on_active,
-            on_startup,
-            persistent: raw.persistent.unwrap_or(false),
-            randomized_delay,
-            enabled: raw.enabled.unwrap_or(true),
-            working_directory,
-            environment,
-            timeout,
-            restart,
-            restart_sec,
-            restart_max_sec,
-            start_limit_burst: raw.start_limit_burst.map_or(5, |b| b.value),
-            start_limit_interval,
-            stop_signal,
-            stop_timeout,
-            on_failure,
-        })
+        on_failure
     }
 
     fn argv(&mut self, e: &Spanned<Words>, vars: &Layered) -> Vec<String> {

@@ -82,18 +82,7 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
             "cannot become a child subreaper ({e}); orphans of jobs will not be reaped by jobd"
         );
     }
-    let (containment, why) = Containment::detect();
-    if let Some(why) = why {
-        crate::log_warn!("{why}");
-    }
-    match &containment {
-        Containment::Cgroup(dir) => {
-            crate::log_info!("jobs run in cgroups under {}", dir.display());
-        }
-        Containment::ProcessGroup => {
-            crate::log_info!("no delegated cgroup: jobs are held by process groups and subreaping");
-        }
-    }
+    let containment = contain();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -113,24 +102,7 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
         .context("cannot use the socket")?;
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(server::accept_loop(listener, tx));
-        let namespace = std::env::var("JOBD_LOG_NAMESPACE")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .or_else(|| config.log_namespace.clone());
-        let mirror = match std::env::var("JOBD_MIRROR_OUTPUT").as_deref() {
-            Ok("1") => true,
-            Ok("0") => false,
-            _ => std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        };
-        let log = Log::open(
-            namespace,
-            &opts.state_dir,
-            config.log_file_max,
-            config.log_file_keep,
-            mirror,
-        );
-        crate::journal::install_daemon_log(&log);
-        crate::log_info!("job output goes to {}", log.describe());
+        let log = open_log(&config, opts);
         let timer = WallTimer::new().context("cannot create the wall-clock timer")?;
         let mut daemon = Daemon {
             opts: opts.clone(),
@@ -153,6 +125,47 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
         drop(bound);
         Ok(())
     })
+}
+
+/// Finds how jobs will be held (a delegated cgroup, or process groups)
+/// and says so.
+fn contain() -> Containment {
+    let (containment, why) = Containment::detect();
+    if let Some(why) = why {
+        crate::log_warn!("{why}");
+    }
+    match &containment {
+        Containment::Cgroup(dir) => {
+            crate::log_info!("jobs run in cgroups under {}", dir.display());
+        }
+        Containment::ProcessGroup => {
+            crate::log_info!("no delegated cgroup: jobs are held by process groups and subreaping");
+        }
+    }
+    containment
+}
+
+/// Opens where job output and the daemon's lines go (inside the runtime).
+fn open_log(config: &Config, opts: &Options) -> Log {
+    let namespace = std::env::var("JOBD_LOG_NAMESPACE")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| config.log_namespace.clone());
+    let mirror = match std::env::var("JOBD_MIRROR_OUTPUT").as_deref() {
+        Ok("1") => true,
+        Ok("0") => false,
+        _ => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let log = Log::open(
+        namespace,
+        &opts.state_dir,
+        config.log_file_max,
+        config.log_file_keep,
+        mirror,
+    );
+    crate::journal::install_daemon_log(&log);
+    crate::log_info!("job output goes to {}", log.describe());
+    log
 }
 
 /// A job's key for the daemon's life.

@@ -4,14 +4,14 @@
 
 use crate::calendar::ZoneSource as _;
 use crate::calendar::{timespan, timestamp};
-use crate::journal::{Level, OwnedEvent, message_id as mid};
+use crate::journal::{Entry, Level, message_id as mid};
 use crate::lifecycle::Notice;
 use crate::run::ExitStatus;
 use crate::signal;
 use crate::tzdb::SystemZones;
 
 /// The journal entry (and stderr line) for `notice` about job `job`.
-pub fn render(job: &str, notice: &Notice, zones: &SystemZones) -> OwnedEvent {
+pub fn render(job: &str, notice: &Notice, zones: &SystemZones) -> Entry {
     let (message_id, level, invocation, fields, message): (_, _, Option<&str>, _, _) = match notice
     {
         Notice::CatchUp => (
@@ -178,10 +178,10 @@ pub fn render(job: &str, notice: &Notice, zones: &SystemZones) -> OwnedEvent {
             format!("{job}: not started for {by}'s failure: already running"),
         ),
     };
-    OwnedEvent {
+    Entry {
         message_id,
         level,
-        job: job.to_owned(),
+        job: Some(job.to_owned()),
         invocation: invocation.map(str::to_owned),
         message,
         fields,

@@ -187,19 +187,41 @@ fn import_service(path: &Path, timer: Option<&Unit>, out: &mut Imported) -> Resu
         )),
         None => job.comments.push(format!("from {}", svc.path.display())),
     }
-    let mut warn = |u: &Unit, line: usize, msg: String| {
-        out.warnings.push(if line == 0 {
-            format!("{}: {msg}", u.path.display())
-        } else {
-            format!("{}:{line}: {msg}", u.path.display())
-        });
-    };
-    let spec = |u: &Unit, line: usize, v: &str, warn: &mut dyn FnMut(&Unit, usize, String)| {
-        specifiers(v, u, &mut |m| warn(u, line, m))
-    };
+    let w = &mut out.warnings;
+    report_unknown_keys(timer.iter().copied().chain([&svc]), w);
+    if let Some(d) = svc.last("Unit", "Description") {
+        job.set("description", quote(d));
+    }
+    if !import_exec(&svc, &mut job, w) {
+        return Ok(());
+    }
+    import_type(&svc, timer.is_some(), &mut job, w);
+    if let Some(t) = timer {
+        import_timer_keys(t, &mut job, w);
+    }
+    import_environment(&svc, &mut job, w);
+    import_service_keys(&svc, &mut job, w);
+    out.jobs.push(job);
+    Ok(())
+}
 
-    // Report every key jobd does not translate.
-    for u in timer.iter().copied().chain([&svc]) {
+/// A warning about `u` at `line` (0: the whole file).
+fn warn(w: &mut Vec<String>, u: &Unit, line: usize, msg: String) {
+    w.push(if line == 0 {
+        format!("{}: {msg}", u.path.display())
+    } else {
+        format!("{}:{line}: {msg}", u.path.display())
+    });
+}
+
+/// `v` with its specifiers resolved, warning about those jobd lacks.
+fn spec(w: &mut Vec<String>, u: &Unit, line: usize, v: &str) -> String {
+    specifiers(v, u, &mut |m| warn(w, u, line, m))
+}
+
+/// Reports every key jobd does not translate.
+fn report_unknown_keys<'a>(units: impl Iterator<Item = &'a Unit>, w: &mut Vec<String>) {
+    for u in units {
         for (s, k, _, line) in &u.entries {
             let known = match s.as_str() {
                 "Timer" => TIMER_KEYS.contains(&k.as_str()),
@@ -208,110 +230,96 @@ fn import_service(path: &Path, timer: Option<&Unit>, out: &mut Imported) -> Resu
                 _ => false,
             } || HARMLESS.contains(&(s.as_str(), k.as_str()));
             if !known {
-                warn(
-                    u,
-                    *line,
-                    format!("[{s}] {k}= has no jobd equivalent; dropped"),
-                );
+                let msg = format!("[{s}] {k}= has no jobd equivalent; dropped");
+                warn(w, u, *line, msg);
             }
         }
     }
+}
 
-    if let Some(d) = svc.last("Unit", "Description") {
-        job.set("description", quote(d));
-    }
-
-    // The command.
+/// `ExecStart=` → `exec`; false if there is nothing to run.
+fn import_exec(svc: &Unit, job: &mut JobOut, w: &mut Vec<String>) -> bool {
     let execs: Vec<(&str, usize)> = svc
         .entries
         .iter()
         .filter(|(s, k, v, _)| s == "Service" && k == "ExecStart" && !v.is_empty())
         .map(|(_, _, v, l)| (v.as_str(), *l))
         .collect();
-    match execs.as_slice() {
-        [] => {
-            warn(
-                &svc,
-                0,
-                "no ExecStart=, nothing to run; not imported".into(),
-            );
-            return Ok(());
-        }
-        [(first, line), rest @ ..] => {
-            let mut cmd = *first;
-            while let Some(c) = cmd.chars().next().filter(|c| "-@:+!".contains(*c)) {
-                warn(
-                    &svc,
-                    *line,
-                    format!("ExecStart= prefix `{c}` has no jobd equivalent; dropped"),
-                );
-                cmd = &cmd[1..];
-            }
-            job.set("exec", quote(&spec(&svc, *line, cmd, &mut warn)));
-            for (_, l) in rest {
-                warn(
-                    &svc,
-                    *l,
-                    "a second ExecStart= (jobd runs one command per job); dropped".into(),
-                );
-            }
-        }
+    let [(first, line), rest @ ..] = execs.as_slice() else {
+        warn(
+            w,
+            svc,
+            0,
+            "no ExecStart=, nothing to run; not imported".into(),
+        );
+        return false;
+    };
+    let mut cmd = *first;
+    while let Some(c) = cmd.chars().next().filter(|c| "-@:+!".contains(*c)) {
+        let msg = format!("ExecStart= prefix `{c}` has no jobd equivalent; dropped");
+        warn(w, svc, *line, msg);
+        cmd = &cmd[1..];
     }
+    job.set("exec", quote(&spec(w, svc, *line, cmd)));
+    for (_, l) in rest {
+        let msg = "a second ExecStart= (jobd runs one command per job); dropped";
+        warn(w, svc, *l, msg.into());
+    }
+    true
+}
 
-    // Type.
+/// `Type=` → `type` (a timer's service is a oneshot).
+fn import_type(svc: &Unit, scheduled: bool, job: &mut JobOut, w: &mut Vec<String>) {
     let kind = svc.last("Service", "Type").unwrap_or("simple");
-    let scheduled = timer.is_some();
     match (kind, scheduled) {
-        (_, true) => job.set("type", quote("oneshot")),
-        ("oneshot", false) => job.set("type", quote("oneshot")),
+        (_, true) | ("oneshot", false) => job.set("type", quote("oneshot")),
         ("simple" | "exec", false) => {}
         (other, false) => {
-            warn(
-                &svc,
-                0,
-                format!("Type={other} has no jobd equivalent; imported as type: simple"),
-            );
+            let msg = format!("Type={other} has no jobd equivalent; imported as type: simple");
+            warn(w, svc, 0, msg);
         }
     }
+}
 
-    // Timer keys.
-    if let Some(t) = timer {
-        let cals: Vec<String> = t
-            .all("Timer", "OnCalendar")
-            .iter()
-            .map(|c| (*c).to_owned())
-            .collect();
-        if !cals.is_empty() {
-            job.set("on_calendar", list(&cals));
-        }
-        if let Some(p) = t.last("Timer", "Persistent") {
-            job.set("persistent", bool_of(p).to_string());
-        }
-        for (key, to) in [
-            ("RandomizedDelaySec", "randomized_delay"),
-            ("OnUnitActiveSec", "on_active"),
-            ("OnStartupSec", "on_startup"),
-        ] {
-            if let Some(v) = t.last("Timer", key) {
-                job.set(to, quote(v));
-            }
-        }
-        for (key, why) in [
-            (
-                "OnBootSec",
-                "counted from the daemon's start (jobd has no boot time)",
-            ),
-            ("OnActiveSec", "counted from the daemon's start"),
-        ] {
-            if let Some(v) = t.last("Timer", key) {
-                let line = t.entries.iter().rfind(|e| e.1 == key).map_or(0, |e| e.3);
-                warn(t, line, format!("{key}= imported as on_startup: {why}"));
-                job.set("on_startup", quote(v));
-            }
+/// The timer's keys.
+fn import_timer_keys(t: &Unit, job: &mut JobOut, w: &mut Vec<String>) {
+    let cals: Vec<String> = t
+        .all("Timer", "OnCalendar")
+        .iter()
+        .map(|c| (*c).to_owned())
+        .collect();
+    if !cals.is_empty() {
+        job.set("on_calendar", list(&cals));
+    }
+    if let Some(p) = t.last("Timer", "Persistent") {
+        job.set("persistent", bool_of(p).to_string());
+    }
+    for (key, to) in [
+        ("RandomizedDelaySec", "randomized_delay"),
+        ("OnUnitActiveSec", "on_active"),
+        ("OnStartupSec", "on_startup"),
+    ] {
+        if let Some(v) = t.last("Timer", key) {
+            job.set(to, quote(v));
         }
     }
+    for (key, why) in [
+        (
+            "OnBootSec",
+            "counted from the daemon's start (jobd has no boot time)",
+        ),
+        ("OnActiveSec", "counted from the daemon's start"),
+    ] {
+        if let Some(v) = t.last("Timer", key) {
+            let line = t.entries.iter().rfind(|e| e.1 == key).map_or(0, |e| e.3);
+            warn(w, t, line, format!("{key}= imported as on_startup: {why}"));
+            job.set("on_startup", quote(v));
+        }
+    }
+}
 
-    // Service keys.
+/// `Environment=` and the variables of `EnvironmentFile=` → `environment`.
+fn import_environment(svc: &Unit, job: &mut JobOut, w: &mut Vec<String>) {
     let mut env: Vec<(String, String)> = Vec::new();
     for (s, k, v, line) in &svc.entries {
         if s != "Service" {
@@ -323,11 +331,12 @@ fn import_service(path: &Path, timer: Option<&Unit>, out: &mut Imported) -> Resu
                 let (optional, file) = v
                     .strip_prefix('-')
                     .map_or((false, v.as_str()), |f| (true, f));
-                let file = spec(&svc, *line, file, &mut warn).replacen('~', &home(), 1);
+                let file = spec(w, svc, *line, file).replacen('~', &home(), 1);
                 match std::fs::read_to_string(&file) {
                     Ok(text) => {
                         warn(
-                            &svc,
+                            w,
+                            svc,
                             *line,
                             format!(
                                 "EnvironmentFile={file}: jobd has none; its variables were copied into environment (re-import after changing it)"
@@ -336,7 +345,8 @@ fn import_service(path: &Path, timer: Option<&Unit>, out: &mut Imported) -> Resu
                         env.extend(text.lines().filter_map(env_file_line));
                     }
                     Err(e) if !optional => warn(
-                        &svc,
+                        w,
+                        svc,
                         *line,
                         format!(
                             "EnvironmentFile={file} cannot be read ({e}); its variables are missing"
@@ -351,20 +361,25 @@ fn import_service(path: &Path, timer: Option<&Unit>, out: &mut Imported) -> Resu
     if !env.is_empty() {
         job.set("environment", map(&env));
     }
-    if let Some(w) = svc.last("Service", "WorkingDirectory") {
+}
+
+/// The service's other keys: directory, restart policy, stop, limits,
+/// `OnFailure=`.
+fn import_service_keys(svc: &Unit, job: &mut JobOut, w: &mut Vec<String>) {
+    if let Some(dir) = svc.last("Service", "WorkingDirectory") {
         let line = svc
             .entries
             .iter()
             .rfind(|e| e.1 == "WorkingDirectory")
             .map_or(0, |e| e.3);
-        let w = w.strip_prefix('-').unwrap_or(w);
-        let w = spec(&svc, line, w, &mut warn);
-        job.set("working_directory", quote(&w));
+        let dir = dir.strip_prefix('-').unwrap_or(dir);
+        let dir = spec(w, svc, line, dir);
+        job.set("working_directory", quote(&dir));
     }
     if let Some(r) = svc.last("Service", "Restart") {
         match r {
             "on-watchdog" | "on-abort" => {
-                warn(&svc, 0, format!("Restart={r} imported as on-abnormal"));
+                warn(w, svc, 0, format!("Restart={r} imported as on-abnormal"));
                 job.set("restart", quote("on-abnormal"));
             }
             _ => job.set("restart", quote(r)),
@@ -398,8 +413,6 @@ fn import_service(path: &Path, timer: Option<&Unit>, out: &mut Imported) -> Resu
     if !failures.is_empty() {
         job.set("on_failure", list(&failures));
     }
-    out.jobs.push(job);
-    Ok(())
 }
 
 /// `on_failure` may only name jobs in the file: others are reported and

@@ -11,7 +11,7 @@
 //! ([`forward`]), which sends every line as one entry with `MESSAGE`,
 //! `PRIORITY`, `SYSLOG_IDENTIFIER`, `JOBD_JOB`, `JOBD_INVOCATION`,
 //! `JOBD_STREAM`, `SYSLOG_PID`. Lifecycle events from the daemon go
-//! through [`Log::event`] in order, with a `MESSAGE_ID` per kind. The
+//! through [`Log::emit`] in order, with a `MESSAGE_ID` per kind. The
 //! daemon's own log lines go to the journal too, and to stderr unless
 //! stderr is already the journal (`JOURNAL_STREAM`, as under systemd).
 
@@ -74,26 +74,17 @@ pub type Tail = Arc<Mutex<VecDeque<String>>>;
 const TAIL_LINES: usize = 10;
 const TAIL_LINE_BYTES: usize = 1024;
 
-/// A lifecycle event kept for later: a run's "finished" waits until
-/// all of the run's output has been sent, so it comes after it.
-pub struct OwnedEvent {
+/// One entry of the daemon's own: a lifecycle notice about a job (with
+/// its `JOBD_JOB`, `JOBD_INVOCATION`, `MESSAGE_ID` and `JOBD_*` fields), or
+/// a line about the daemon itself (`job` `None`).
+pub struct Entry {
     pub message_id: Option<&'static str>,
     pub level: Level,
-    pub job: String,
+    pub job: Option<String>,
     pub invocation: Option<String>,
     pub message: String,
-    pub fields: Vec<(&'static str, String)>,
-}
-
-/// One lifecycle event.
-pub struct Event<'a> {
-    pub message_id: Option<&'static str>,
-    pub priority: u8,
-    pub job: &'a str,
-    pub invocation: Option<&'a str>,
-    pub message: &'a str,
     /// More `JOBD_*` fields.
-    pub fields: &'a [(&'static str, String)],
+    pub fields: Vec<(&'static str, String)>,
 }
 
 impl Log {
@@ -150,8 +141,17 @@ impl Log {
         }
     }
 
-    /// Sends a lifecycle event (never blocks: queued in order).
-    pub fn event(&self, e: &Event<'_>) {
+    /// Logs a lifecycle notice: the stderr line and the structured entry.
+    pub fn emit(&self, e: &Entry) {
+        let m = &e.message;
+        line(e.level, true, format_args!("{m}"));
+        self.send(e);
+    }
+
+    /// The one place the daemon's own entries are encoded: for journald
+    /// (never blocks: queued in order), or as a line of the job's file.
+    fn send(&self, e: &Entry) {
+        let priority = priority_of(e.level);
         match &self.sink {
             Sink::Journal(_) => {
                 let mut b = Vec::with_capacity(256);
@@ -159,61 +159,42 @@ impl Log {
                 if let Some(id) = e.message_id {
                     encode::field(&mut b, "MESSAGE_ID", id.as_bytes());
                 }
-                encode::field(&mut b, "PRIORITY", &[b'0' + e.priority.min(7)]);
+                encode::field(&mut b, "PRIORITY", &[b'0' + priority]);
                 encode::field(&mut b, "SYSLOG_IDENTIFIER", b"jobd");
-                encode::field(&mut b, "JOBD_JOB", e.job.as_bytes());
-                if let Some(inv) = e.invocation {
+                if let Some(job) = &e.job {
+                    encode::field(&mut b, "JOBD_JOB", job.as_bytes());
+                }
+                if let Some(inv) = &e.invocation {
                     encode::field(&mut b, "JOBD_INVOCATION", inv.as_bytes());
                 }
-                for (k, v) in e.fields {
+                for (k, v) in &e.fields {
                     encode::field(&mut b, k, v.as_bytes());
                 }
                 let _ = self.events.send(b);
             }
+            // The daemon's own lines have no file; its stderr has them.
             Sink::Files(f) => {
+                let Some(job) = &e.job else {
+                    return;
+                };
                 let mut b = Vec::new();
                 files::line(
                     &mut b,
                     &files::timestamp(crate::tzdb::now_usec()),
-                    e.invocation.unwrap_or("-"),
+                    e.invocation.as_deref().unwrap_or("-"),
                     "jobd",
-                    e.priority,
+                    priority,
                     std::process::id(),
                     e.message.as_bytes(),
                 );
-                let file = f.job(e.job);
+                let file = f.job(job);
                 let mut file = file
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 if let Err(err) = file.append(&b) {
-                    eprintln!("jobd: cannot write the log of {}: {err}", e.job);
+                    eprintln!("jobd: cannot write the log of {job}: {err}");
                 }
             }
-        }
-    }
-
-    /// Logs an event: the stderr line and the structured entry.
-    pub fn emit(&self, e: &OwnedEvent) {
-        let m = &e.message;
-        line(e.level, true, format_args!("{m}"));
-        self.event(&Event {
-            message_id: e.message_id,
-            priority: priority_of(e.level),
-            job: &e.job,
-            invocation: e.invocation.as_deref(),
-            message: m,
-            fields: &e.fields,
-        });
-    }
-
-    /// A line of the daemon's own (not about one job's run).
-    pub fn daemon_line(&self, priority: u8, message: &[u8]) {
-        if let Sink::Journal(_) = &self.sink {
-            let mut b = Vec::with_capacity(64 + message.len());
-            encode::field(&mut b, "MESSAGE", message);
-            encode::field(&mut b, "PRIORITY", &[b'0' + priority.min(7)]);
-            encode::field(&mut b, "SYSLOG_IDENTIFIER", b"jobd");
-            let _ = self.events.send(b);
         }
     }
 
@@ -262,7 +243,7 @@ pub struct RunOutput {
     tail: Tail,
     log: Log,
     /// Streams still open, and the event to log once both are done.
-    open: Mutex<(u8, Option<OwnedEvent>)>,
+    open: Mutex<(u8, Option<Entry>)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -366,7 +347,7 @@ fn read_lines(
 impl RunOutput {
     /// Logs `e` once all the run's output has been delivered (at once if
     /// it has).
-    pub fn after_output(&self, e: OwnedEvent) {
+    pub fn after_output(&self, e: Entry) {
         let mut open = self
             .open
             .lock()
@@ -502,13 +483,6 @@ pub enum Level {
     Info,
 }
 
-/// The level names `job_event!` takes.
-pub mod level {
-    pub const ERROR: super::Level = super::Level::Error;
-    pub const WARN: super::Level = super::Level::Warn;
-    pub const INFO: super::Level = super::Level::Info;
-}
-
 /// syslog priority of a level.
 pub fn priority_of(level: Level) -> u8 {
     match level {
@@ -543,7 +517,14 @@ pub fn line(level: Level, lifecycle: bool, args: std::fmt::Arguments<'_>) {
         let _ = writeln!(std::io::stderr().lock(), "{tag} {message}");
     }
     if !lifecycle && let Some(log) = DAEMON_LOG.get() {
-        log.daemon_line(priority_of(level), message.as_bytes());
+        log.send(&Entry {
+            message_id: None,
+            level,
+            job: None,
+            invocation: None,
+            message,
+            fields: Vec::new(),
+        });
     }
 }
 

@@ -108,46 +108,7 @@ impl Store {
             ));
             return (store, warnings);
         }
-        let mut damaged = 0usize;
-        match std::fs::read(&path) {
-            Ok(data) => {
-                // Everything after the last newline is a record the daemon
-                // was killed while writing: drop it, and cut it off so the
-                // next record starts on a line of its own.
-                let complete = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-                if complete < data.len() {
-                    warnings.push(format!(
-                        "{}: incomplete last record dropped (the daemon was killed while writing it)",
-                        path.display()
-                    ));
-                    let cut = OpenOptions::new()
-                        .write(true)
-                        .open(&path)
-                        .and_then(|f| f.set_len(complete as u64));
-                    if let Err(e) = cut {
-                        warnings.push(format!("cannot truncate {}: {e}", path.display()));
-                        damaged += 1;
-                    }
-                }
-                for line in data[..complete].split(|&b| b == b'\n') {
-                    if line.is_empty() {
-                        continue;
-                    }
-                    match serde_json::from_slice::<Record>(line) {
-                        Ok(r) => {
-                            store.apply(r);
-                            store.lines += 1;
-                        }
-                        Err(_) => damaged += 1,
-                    }
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                damaged += 1;
-                warnings.push(format!("cannot read {}: {e}", path.display()));
-            }
-        }
+        let damaged = store.read(&mut warnings);
         if damaged > 0 {
             let aside = path.with_extension(format!(
                 "jsonl.corrupt-{}",
@@ -178,6 +139,52 @@ impl Store {
             )),
         }
         (store, warnings)
+    }
+
+    /// Reads the log into memory; counts the records it could not read
+    /// (a torn last one is cut off and does not count).
+    fn read(&mut self, warnings: &mut Vec<String>) -> usize {
+        let mut damaged = 0usize;
+        match std::fs::read(&self.path) {
+            Ok(data) => {
+                // Everything after the last newline is a record the daemon
+                // was killed while writing: drop it, and cut it off so the
+                // next record starts on a line of its own.
+                let complete = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                if complete < data.len() {
+                    warnings.push(format!(
+                        "{}: incomplete last record dropped (the daemon was killed while writing it)",
+                        self.path.display()
+                    ));
+                    let cut = OpenOptions::new()
+                        .write(true)
+                        .open(&self.path)
+                        .and_then(|f| f.set_len(complete as u64));
+                    if let Err(e) = cut {
+                        warnings.push(format!("cannot truncate {}: {e}", self.path.display()));
+                        damaged += 1;
+                    }
+                }
+                for line in data[..complete].split(|&b| b == b'\n') {
+                    if line.is_empty() {
+                        continue;
+                    }
+                    match serde_json::from_slice::<Record>(line) {
+                        Ok(r) => {
+                            self.apply(r);
+                            self.lines += 1;
+                        }
+                        Err(_) => damaged += 1,
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                damaged += 1;
+                warnings.push(format!("cannot read {}: {e}", self.path.display()));
+            }
+        }
+        damaged
     }
 
     fn apply(&mut self, r: Record) {

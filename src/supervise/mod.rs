@@ -64,21 +64,7 @@ pub fn spawn(
     let Some((program, args)) = job.argv.split_first() else {
         return Err("exec is empty".into());
     };
-    match std::fs::metadata(&job.working_directory) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(format!(
-                "working directory {} is not a directory",
-                job.working_directory.display()
-            ));
-        }
-        Err(e) => {
-            return Err(format!(
-                "working directory {}: {e}",
-                job.working_directory.display()
-            ));
-        }
-    }
+    check_working_directory(job)?;
     // Opened here, before the fork, so the child only has to write(2).
     let procs = match cgroup {
         Some(dir) => Some(std::sync::Arc::new(
@@ -127,15 +113,7 @@ pub fn spawn(
         },
         None => command(program.as_ref()).spawn(),
     };
-    let mut child = spawned.map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            format!("executable {program:?} not found (not in PATH, or no such file)")
-        }
-        std::io::ErrorKind::PermissionDenied => {
-            format!("permission denied executing {program:?} (is it executable?)")
-        }
-        _ => format!("cannot execute {program:?}: {e}"),
-    })?;
+    let mut child = spawned.map_err(|e| exec_error(program, &e))?;
     let pid = child.id();
     // Both were requested as pipes just above; `spawn` returns them.
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
@@ -148,6 +126,29 @@ pub fn spawn(
         stdout: stdout.into(),
         stderr: stderr.into(),
     })
+}
+
+/// Why the working directory will not do, in words.
+fn check_working_directory(job: &Job) -> Result<(), String> {
+    let dir = job.working_directory.display();
+    match std::fs::metadata(&job.working_directory) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(format!("working directory {dir} is not a directory")),
+        Err(e) => Err(format!("working directory {dir}: {e}")),
+    }
+}
+
+/// Why `program` could not be executed, in words.
+fn exec_error(program: &str, e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            format!("executable {program:?} not found (not in PATH, or no such file)")
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            format!("permission denied executing {program:?} (is it executable?)")
+        }
+        _ => format!("cannot execute {program:?}: {e}"),
+    }
 }
 
 /// Collects every child that has ended (jobs and adopted orphans alike).
