@@ -110,27 +110,9 @@ pub fn parse(expr: &str, zone: Option<Arc<Zone>>) -> Result<CronSpec, CronError>
     };
     let trimmed = expr.trim();
     let lead = expr.len() - expr.trim_start().len();
-    let line = if let Some(shortcut) = trimmed.strip_prefix('@') {
-        match shortcut.to_ascii_lowercase().as_str() {
-            "yearly" | "annually" => "0 0 1 1 *",
-            "monthly" => "0 0 1 * *",
-            "weekly" => "0 0 * * 0",
-            "daily" | "midnight" => "0 0 * * *",
-            "hourly" => "0 * * * *",
-            "reboot" => return Err(err(
-                lead,
-                "@reboot has no schedule; use on_startup: 0 for a job that runs when jobd starts"
-                    .into(),
-            )),
-            _ => {
-                return Err(err(
-                    lead,
-                    "unknown shortcut; use @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly".into(),
-                ));
-            }
-        }
-    } else {
-        trimmed
+    let line = match trimmed.strip_prefix('@') {
+        Some(shortcut) => expand_shortcut(shortcut).map_err(|m| err(lead, m.into()))?,
+        None => trimmed,
     };
     let offset = if line.as_ptr() == trimmed.as_ptr() {
         lead
@@ -138,13 +120,7 @@ pub fn parse(expr: &str, zone: Option<Arc<Zone>>) -> Result<CronSpec, CronError>
         0
     };
 
-    let mut fields = Vec::new();
-    let mut pos = 0;
-    for word in line.split_ascii_whitespace() {
-        let at = offset + pos + line[pos..].find(word).unwrap_or(0);
-        pos = at - offset + word.len();
-        fields.push((at, word));
-    }
+    let fields = words_at(line, offset);
     if fields.len() != 5 {
         let message = if fields.len() == 6 {
             "6 fields: a crontab line has 5 (minute hour day-of-month month day-of-week); jobd has no seconds field and the command goes in exec"
@@ -161,25 +137,7 @@ pub fn parse(expr: &str, zone: Option<Arc<Zone>>) -> Result<CronSpec, CronError>
     }
 
     let chain = |p: &Parsed| -> Chain { if p.all { None } else { Some(p.items.clone()) } };
-    let weekdays = {
-        let dow = &parsed[4];
-        let mut bits = 0u8;
-        for c in &dow.items {
-            let stop = if c.stop < 0 { c.start } else { c.stop };
-            let step = c.repeat.max(1);
-            let mut d = c.start;
-            while d <= stop {
-                // cron: 0 and 7 are Sunday; calendar bits: Monday = bit 0.
-                bits |= 1 << ((d + 6) % 7);
-                d += step;
-            }
-        }
-        if dow.all || bits == 0x7f {
-            None
-        } else {
-            Some(bits)
-        }
-    };
+    let weekdays = weekday_bits(&parsed[4]);
     let evaluation = match zone {
         Some(zone) => Evaluation::Zone(zone),
         None => Evaluation::Local,
@@ -220,6 +178,55 @@ pub fn parse(expr: &str, zone: Option<Arc<Zone>>) -> Result<CronSpec, CronError>
         })
         .collect();
     Ok(CronSpec { specs })
+}
+
+/// The words of `line` with their columns (`offset` added).
+fn words_at(line: &str, offset: usize) -> Vec<(usize, &str)> {
+    let mut fields = Vec::new();
+    let mut pos = 0;
+    for word in line.split_ascii_whitespace() {
+        let at = offset + pos + line[pos..].find(word).unwrap_or(0);
+        pos = at - offset + word.len();
+        fields.push((at, word));
+    }
+    fields
+}
+
+/// The five fields an `@` shortcut stands for.
+fn expand_shortcut(shortcut: &str) -> Result<&'static str, &'static str> {
+    match shortcut.to_ascii_lowercase().as_str() {
+        "yearly" | "annually" => Ok("0 0 1 1 *"),
+        "monthly" => Ok("0 0 1 * *"),
+        "weekly" => Ok("0 0 * * 0"),
+        "daily" | "midnight" => Ok("0 0 * * *"),
+        "hourly" => Ok("0 * * * *"),
+        "reboot" => {
+            Err("@reboot has no schedule; use on_startup: 0 for a job that runs when jobd starts")
+        }
+        _ => Err(
+            "unknown shortcut; use @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly",
+        ),
+    }
+}
+
+/// The day-of-week field as the calendar's weekday bits (`None`: any day).
+fn weekday_bits(dow: &Parsed) -> Option<u8> {
+    let mut bits = 0u8;
+    for c in &dow.items {
+        let stop = if c.stop < 0 { c.start } else { c.stop };
+        let step = c.repeat.max(1);
+        let mut d = c.start;
+        while d <= stop {
+            // cron: 0 and 7 are Sunday; calendar bits: Monday = bit 0.
+            bits |= 1 << ((d + 6) % 7);
+            d += step;
+        }
+    }
+    if dow.all || bits == 0x7f {
+        None
+    } else {
+        Some(bits)
+    }
 }
 
 /// Parses one field into components over the field's own numbers.

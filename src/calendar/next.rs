@@ -317,7 +317,7 @@ fn find_next(
     let mut invalidate_dst = false;
 
     let steps = if fallback { 100 * MAX_STEPS } else { MAX_STEPS };
-    for _ in 0..steps {
+    'candidate: for _ in 0..steps {
         // Normalise the current candidate.
         let _ = conv.mktime(&mut c);
         if !invalidate_dst {
@@ -330,8 +330,8 @@ fn find_next(
         match r {
             Err(()) => return Ok(false),
             Ok(true) => {
-                (c.mon, c.mday, c.hour, c.min, c.sec) = (0, 1, 0, 0, 0);
-                tm_usec = 0;
+                c.mon = 0;
+                Level::Month.clear_below(&mut c, &mut tm_usec);
             }
             Ok(false) => {}
         }
@@ -339,100 +339,32 @@ fn find_next(
             return Ok(false);
         }
 
-        let mut mon = c.mon + 1;
-        let r = find_matching(&spec.month, false, &c, &mut mon, conv);
-        c.mon = mon - 1;
-        if r == Ok(true) {
-            (c.mday, c.hour, c.min, c.sec) = (1, 0, 0, 0);
-            tm_usec = 0;
+        let mut narrow = |level: Level, chain: &Chain, eom: bool, c: &mut Tm, us: &mut i32| {
+            level.narrow(chain, eom, c, us, conv, fallback)
+        };
+        if !narrow(Level::Month, &spec.month, false, &mut c, &mut tm_usec)
+            || !narrow(
+                Level::Day,
+                &spec.day,
+                spec.end_of_month,
+                &mut c,
+                &mut tm_usec,
+            )
+        {
+            continue 'candidate;
         }
-        match r.map(|_| within_bounds(&mut c, conv, fallback)) {
-            Err(()) | Ok(Bounds::Out) => {
-                c.year += 1;
-                (c.mon, c.mday, c.hour, c.min, c.sec) = (0, 1, 0, 0, 0);
-                tm_usec = 0;
-                continue;
-            }
-            Ok(Bounds::Moved) => continue,
-            Ok(Bounds::Exact) => {}
-        }
-
-        let mut mday = c.mday;
-        let r = find_matching(&spec.day, spec.end_of_month, &c, &mut mday, conv);
-        c.mday = mday;
-        if r == Ok(true) {
-            (c.hour, c.min, c.sec) = (0, 0, 0);
-            tm_usec = 0;
-        }
-        match r.map(|_| within_bounds(&mut c, conv, fallback)) {
-            Err(()) | Ok(Bounds::Out) => {
-                c.mon += 1;
-                (c.mday, c.hour, c.min, c.sec) = (1, 0, 0, 0);
-                tm_usec = 0;
-                continue;
-            }
-            Ok(Bounds::Moved) => continue,
-            Ok(Bounds::Exact) => {}
-        }
-
         if !matches_weekday(spec.weekdays, &c, conv) {
-            c.mday += 1;
-            (c.hour, c.min, c.sec) = (0, 0, 0);
-            tm_usec = 0;
+            Level::Hour.next_above(&mut c, &mut tm_usec);
             continue;
         }
-
-        let mut hour = c.hour;
-        let r = find_matching(&spec.hour, false, &c, &mut hour, conv);
-        c.hour = hour;
-        if r == Ok(true) {
-            (c.min, c.sec) = (0, 0);
-            tm_usec = 0;
-        }
-        match r.map(|_| within_bounds(&mut c, conv, fallback)) {
-            Err(()) | Ok(Bounds::Out) => {
-                c.mday += 1;
-                (c.hour, c.min, c.sec) = (0, 0, 0);
-                tm_usec = 0;
-                continue;
-            }
-            // The hour may not exist on a DST change day: go on from the
-            // normalised time.
-            Ok(Bounds::Moved) => continue,
-            Ok(Bounds::Exact) => {}
-        }
-
-        let mut min = c.min;
-        let r = find_matching(&spec.minute, false, &c, &mut min, conv);
-        c.min = min;
-        if r == Ok(true) {
-            c.sec = 0;
-            tm_usec = 0;
-        }
-        match r.map(|_| within_bounds(&mut c, conv, fallback)) {
-            Err(()) | Ok(Bounds::Out) => {
-                c.hour += 1;
-                (c.min, c.sec) = (0, 0);
-                tm_usec = 0;
-                continue;
-            }
-            Ok(Bounds::Moved) => continue,
-            Ok(Bounds::Exact) => {}
-        }
-
-        let mut us = c.sec * USEC_PER_SEC + tm_usec;
-        let r = find_matching(&spec.microsecond, false, &c, &mut us, conv);
-        tm_usec = us % USEC_PER_SEC;
-        c.sec = us / USEC_PER_SEC;
-        match r.map(|_| within_bounds(&mut c, conv, fallback)) {
-            Err(()) | Ok(Bounds::Out) => {
-                c.min += 1;
-                c.sec = 0;
-                tm_usec = 0;
-                continue;
-            }
-            Ok(Bounds::Moved) => continue,
-            Ok(Bounds::Exact) => {}
+        let mut narrow = |level: Level, chain: &Chain, c: &mut Tm, us: &mut i32| {
+            level.narrow(chain, false, c, us, conv, fallback)
+        };
+        if !narrow(Level::Hour, &spec.hour, &mut c, &mut tm_usec)
+            || !narrow(Level::Minute, &spec.minute, &mut c, &mut tm_usec)
+            || !narrow(Level::Usec, &spec.microsecond, &mut c, &mut tm_usec)
+        {
+            continue;
         }
 
         // A DST gap can resolve a candidate back onto the start: then
@@ -450,4 +382,110 @@ fn find_next(
         return Ok(true);
     }
     Err(NextError::Loop)
+}
+
+/// The components `find_next` narrows down in turn, below the year; the
+/// last is seconds and microseconds together, as systemd matches them.
+#[derive(Clone, Copy)]
+enum Level {
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Usec,
+}
+
+impl Level {
+    /// The component's value as the spec writes it.
+    fn get(self, c: &Tm, usec: i32) -> i32 {
+        match self {
+            Level::Month => c.mon + 1,
+            Level::Day => c.mday,
+            Level::Hour => c.hour,
+            Level::Minute => c.min,
+            Level::Usec => c.sec * USEC_PER_SEC + usec,
+        }
+    }
+
+    fn set(self, c: &mut Tm, usec: &mut i32, v: i32) {
+        match self {
+            Level::Month => c.mon = v - 1,
+            Level::Day => c.mday = v,
+            Level::Hour => c.hour = v,
+            Level::Minute => c.min = v,
+            Level::Usec => {
+                *usec = v % USEC_PER_SEC;
+                c.sec = v / USEC_PER_SEC;
+            }
+        }
+    }
+
+    /// Resets everything below this component to its first value.
+    fn clear_below(self, c: &mut Tm, usec: &mut i32) {
+        match self {
+            Level::Month => (c.mday, c.hour, c.min, c.sec) = (1, 0, 0, 0),
+            Level::Day => (c.hour, c.min, c.sec) = (0, 0, 0),
+            Level::Hour => (c.min, c.sec) = (0, 0),
+            Level::Minute => c.sec = 0,
+            Level::Usec => return,
+        }
+        *usec = 0;
+    }
+
+    /// On to the next value of the component above, from its start.
+    fn next_above(self, c: &mut Tm, usec: &mut i32) {
+        let above = match self {
+            Level::Month => {
+                c.year += 1;
+                c.mon = 0;
+                Level::Month
+            }
+            Level::Day => {
+                c.mon += 1;
+                Level::Month
+            }
+            Level::Hour => {
+                c.mday += 1;
+                Level::Day
+            }
+            Level::Minute => {
+                c.hour += 1;
+                Level::Hour
+            }
+            Level::Usec => {
+                c.min += 1;
+                Level::Minute
+            }
+        };
+        above.clear_below(c, usec);
+    }
+
+    /// One step of `find_next` for this component: the next value the
+    /// chain allows. True when it holds as it is; false when the search
+    /// must start over from the normalised (or advanced) candidate (an
+    /// hour may not exist on a DST change day, a day in a month).
+    fn narrow(
+        self,
+        chain: &Chain,
+        end_of_month: bool,
+        c: &mut Tm,
+        usec: &mut i32,
+        conv: &mut Conv<'_>,
+        fallback: bool,
+    ) -> bool {
+        let mut v = self.get(c, *usec);
+        let r = find_matching(chain, end_of_month, c, &mut v, conv);
+        self.set(c, usec, v);
+        if r == Ok(true) {
+            self.clear_below(c, usec);
+        }
+        match r.map(|_| within_bounds(c, conv, fallback)) {
+            Err(()) | Ok(Bounds::Out) => {
+                self.next_above(c, usec);
+                false
+            }
+            Ok(Bounds::Moved) => false,
+            Ok(Bounds::Exact) => true,
+        }
+    }
 }

@@ -207,30 +207,39 @@ impl Parser<'_> {
         true
     }
 
+    /// The weekday name here and its number; `None` if there is none
+    /// where one may be missing (`first`: the expression has no weekdays).
+    fn weekday_at(&self, first: bool) -> Result<Option<(&'static str, u8)>, CalendarError> {
+        let rest = &self.s[self.i..self.end];
+        let found = WEEKDAYS.iter().find(|(name, _)| {
+            rest.len() >= name.len() && rest[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+        });
+        let Some(&(name, nr)) = found else {
+            if first {
+                return Ok(None);
+            }
+            return Err(self.error(self.i, "expected a weekday (Mon … Sun) after ','"));
+        };
+        if !matches!(
+            self.at(self.i + name.len()),
+            None | Some(b'-' | b'.' | b',' | b' ')
+        ) {
+            return Err(self.error(
+                self.i,
+                "unknown weekday; write Mon, Tue, Wed, Thu, Fri, Sat, Sun or the full English name",
+            ));
+        }
+        Ok(Some((name, nr)))
+    }
+
     fn weekdays(&mut self, spec: &mut CalendarSpec) -> Result<(), CalendarError> {
         let mut bits = 0u8;
         let mut range_start: Option<u8> = None;
         let mut first = true;
         loop {
-            let rest = &self.s[self.i..self.end];
-            let found = WEEKDAYS.iter().find(|(name, _)| {
-                rest.len() >= name.len() && rest[..name.len()].eq_ignore_ascii_case(name.as_bytes())
-            });
-            let Some(&(name, nr)) = found else {
-                if first {
-                    return Ok(());
-                }
-                return Err(self.error(self.i, "expected a weekday (Mon … Sun) after ','"));
+            let Some((name, nr)) = self.weekday_at(first)? else {
+                return Ok(());
             };
-            if !matches!(
-                self.at(self.i + name.len()),
-                None | Some(b'-' | b'.' | b',' | b' ')
-            ) {
-                return Err(self.error(
-                    self.i,
-                    "unknown weekday; write Mon, Tue, Wed, Thu, Fri, Sat, Sun or the full English name",
-                ));
-            }
             bits |= 1 << nr;
             if let Some(from) = range_start {
                 if from > nr {

@@ -98,69 +98,94 @@ pub fn parse_usec(span: &str, default_unit_usec: u64) -> Result<u64, TimespanErr
             }
             return Ok(total);
         }
-        if s[i] == b'-' {
-            return Err(err("spans cannot be negative"));
-        }
-        if s[i] == b'+' {
-            i += 1;
-        }
-        let int_start = i;
-        let mut whole: u64 = 0;
-        while i < s.len() && s[i].is_ascii_digit() {
-            whole = whole
-                .checked_mul(10)
-                .and_then(|v| v.checked_add(u64::from(s[i] - b'0')))
-                .ok_or_else(|| err("number too large"))?;
-            i += 1;
-        }
-        let mut fraction = None;
-        if i < s.len() && s[i] == b'.' {
-            let f = i + 1;
-            i = f;
-            while i < s.len() && s[i].is_ascii_digit() {
-                i += 1;
-            }
-            fraction = Some((f, i));
-        } else if i == int_start {
-            return Err(err("expected a number"));
-        }
-        let mut j = i;
-        while j < s.len() && is_space(s[j]) {
-            j += 1;
-        }
-        let mut multiplier = default_unit_usec;
-        let mut unit_end = j;
-        if let Some(&(name, usec)) = UNITS.iter().find(|(name, _)| span[j..].starts_with(name)) {
-            multiplier = usec;
-            unit_end = j + name.len();
-        }
-        if unit_end == j && j < s.len() && j == i {
-            // A number followed by neither space nor a known unit.
-            return Err(err("unknown unit; use us, ms, s, min, h, d, w, M or y"));
-        }
-        i = unit_end;
-        if whole >= USEC_INFINITY / multiplier {
-            return Err(err("span too large"));
-        }
-        total = total
-            .checked_add(whole * multiplier)
-            .filter(|&t| t < USEC_INFINITY)
-            .ok_or_else(|| err("span too large"))?;
+        let (whole, fraction, after) = number(s, i).map_err(err)?;
+        let (multiplier, next) = unit(span, after, default_unit_usec).map_err(err)?;
+        i = next;
+        total = add_term(total, whole, fraction.map(|(f, e)| &s[f..e]), multiplier).map_err(err)?;
         something = true;
-        if let Some((f, end)) = fraction {
-            if f == end {
-                return Err(err("expected digits after the decimal point"));
-            }
-            let mut m = multiplier / 10;
-            for &d in &s[f..end] {
-                total = total
-                    .checked_add(u64::from(d - b'0') * m)
-                    .filter(|&t| t < USEC_INFINITY)
-                    .ok_or_else(|| err("span too large"))?;
-                m /= 10;
-            }
-        }
     }
+}
+
+/// The number at `s[i..]`: its whole part, where its fraction's digits
+/// are, and where it ends.
+#[allow(clippy::type_complexity)]
+fn number(s: &[u8], mut i: usize) -> Result<(u64, Option<(usize, usize)>, usize), &'static str> {
+    if s[i] == b'-' {
+        return Err("spans cannot be negative");
+    }
+    if s[i] == b'+' {
+        i += 1;
+    }
+    let int_start = i;
+    let mut whole: u64 = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        whole = whole
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(s[i] - b'0')))
+            .ok_or("number too large")?;
+        i += 1;
+    }
+    let mut fraction = None;
+    if i < s.len() && s[i] == b'.' {
+        let f = i + 1;
+        i = f;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        fraction = Some((f, i));
+    } else if i == int_start {
+        return Err("expected a number");
+    }
+    Ok((whole, fraction, i))
+}
+
+/// The unit after a number ending at `i` (spaces between allowed): its
+/// µs, and where it ends. No unit: `default_unit_usec`.
+fn unit(span: &str, i: usize, default_unit_usec: u64) -> Result<(u64, usize), &'static str> {
+    let s = span.as_bytes();
+    let mut j = i;
+    while j < s.len() && is_space(s[j]) {
+        j += 1;
+    }
+    if let Some(&(name, usec)) = UNITS.iter().find(|(name, _)| span[j..].starts_with(name)) {
+        return Ok((usec, j + name.len()));
+    }
+    if j < s.len() && j == i {
+        // A number followed by neither space nor a known unit.
+        return Err("unknown unit; use us, ms, s, min, h, d, w, M or y");
+    }
+    Ok((default_unit_usec, j))
+}
+
+/// `total` plus `whole.fraction` units of `multiplier` µs.
+fn add_term(
+    total: u64,
+    whole: u64,
+    fraction: Option<&[u8]>,
+    multiplier: u64,
+) -> Result<u64, &'static str> {
+    if whole >= USEC_INFINITY / multiplier {
+        return Err("span too large");
+    }
+    let mut total = total
+        .checked_add(whole * multiplier)
+        .filter(|&t| t < USEC_INFINITY)
+        .ok_or("span too large")?;
+    let Some(fraction) = fraction else {
+        return Ok(total);
+    };
+    if fraction.is_empty() {
+        return Err("expected digits after the decimal point");
+    }
+    let mut m = multiplier / 10;
+    for &d in fraction {
+        total = total
+            .checked_add(u64::from(d - b'0') * m)
+            .filter(|&t| t < USEC_INFINITY)
+            .ok_or("span too large")?;
+        m /= 10;
+    }
+    Ok(total)
 }
 
 /// Parses a span whose bare numbers are seconds, as every span in jobd's

@@ -8,6 +8,8 @@
 //! resolved with `mktime`, as systemd's `parse_timestamp` resolves them.
 //! "Now" is a parameter.
 
+use std::sync::Arc;
+
 use super::parse::ZoneSource;
 use super::timespan;
 use super::tm::{MktimeState, Tm, timegm};
@@ -58,62 +60,19 @@ pub fn parse(
     if let Some(epoch) = t.strip_prefix('@') {
         return parse_epoch(epoch).ok_or_else(|| err("expected seconds since the epoch after '@'"));
     }
-    let span = |s: &str| {
-        timespan::parse_usec(s, USEC_PER_SEC as u64).map_err(|_| err("invalid time span"))
-    };
-    if t == "now" {
-        return Ok(now_usec);
+    if let Some(relative) = relative(t, now_usec) {
+        return relative.map_err(err);
     }
-    if let Some(s) = t.strip_prefix('+') {
-        return now_usec
-            .checked_add(i64::try_from(span(s)?).map_err(|_| err("too far"))?)
-            .ok_or_else(|| err("too far"));
-    }
-    if let Some(s) = t.strip_prefix('-') {
-        return now_usec
-            .checked_sub(i64::try_from(span(s)?).map_err(|_| err("too far"))?)
-            .ok_or_else(|| err("too far"));
-    }
-    if let Some(s) = t.strip_suffix(" ago") {
-        return now_usec
-            .checked_sub(i64::try_from(span(s)?).map_err(|_| err("too far"))?)
-            .ok_or_else(|| err("too far"));
-    }
-    if let Some(s) = t.strip_suffix(" left") {
-        return now_usec
-            .checked_add(i64::try_from(span(s)?).map_err(|_| err("too far"))?)
-            .ok_or_else(|| err("too far"));
-    }
-
-    // The zone suffix, in the calendar parser's order.
     let local = zones.local();
-    let mut body = t;
-    let mut zone_arc = None;
-    let mut how = In::Local(-1);
-    if body.len() > 4 && body[body.len() - 4..].eq_ignore_ascii_case(" UTC") {
-        body = &body[..body.len() - 4];
-        how = In::Utc;
-    } else if let Some((dst, rest)) = [false, true].iter().find_map(|&dst| {
-        let name = local.tzname(dst);
-        let cut = body.len().checked_sub(name.len() + 1)?;
-        (!name.is_empty()
-            && body.is_char_boundary(cut)
-            && body[cut + 1..].eq_ignore_ascii_case(name)
-            && body.as_bytes()[cut] == b' ')
-            .then(|| (dst, &body[..cut]))
-    }) {
-        body = rest;
-        how = In::Local(i32::from(dst));
-    } else if let Some(space) = body.rfind(' ')
-        && let Some(zone) = zones.named(&body[space + 1..])
-    {
-        body = &body[..space];
-        zone_arc = Some(zone);
-    }
-    if let Some(zone) = &zone_arc {
-        how = In::Zone(zone);
-    }
-
+    let zone_arc;
+    let (body, how) = match zone_suffix(t, zones) {
+        (body, Suffix::Zone(z)) => {
+            zone_arc = z;
+            (body, In::Zone(&zone_arc))
+        }
+        (body, Suffix::Utc) => (body, In::Utc),
+        (body, Suffix::Local(dst)) => (body, In::Local(dst)),
+    };
     // The current wall time, for "today" and time-only forms.
     let now_sec = now_usec.div_euclid(USEC_PER_SEC);
     let today = match &how {
@@ -128,24 +87,8 @@ pub fn parse(
         isdst: -1,
         ..Tm::default()
     };
+    let (weekday, rest) = weekday_prefix(body);
     let mut frac = 0i64;
-    let mut weekday = None;
-    let mut rest = body;
-    for (i, (short, long)) in WEEKDAYS.iter().zip(LONG_WEEKDAYS).enumerate() {
-        for name in [long, *short] {
-            if rest.len() > name.len()
-                && rest[..name.len()].eq_ignore_ascii_case(name)
-                && rest.as_bytes()[name.len()] == b' '
-            {
-                weekday = Some(i as i32);
-                rest = rest[name.len()..].trim_start_matches(' ');
-                break;
-            }
-        }
-        if weekday.is_some() {
-            break;
-        }
-    }
     match rest {
         "today" => {}
         "yesterday" => tm.mday -= 1,
@@ -158,67 +101,15 @@ pub fn parse(
                 None => (None, Some(rest)),
             };
             if let Some(date) = date {
-                let parts: Vec<&str> = date.split('-').collect();
-                let num = |s: &str| -> Option<i32> {
-                    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                        .then(|| s.parse().ok())?
-                };
-                let (y, m, d) = match parts[..] {
-                    [y, m, d] => (num(y), num(m), num(d)),
-                    _ => return Err(err("a date is YYYY-MM-DD")),
-                };
-                let (Some(mut y), Some(m), Some(d)) = (y, m, d) else {
-                    return Err(err("a date is YYYY-MM-DD"));
-                };
-                if parts[0].len() <= 2 {
-                    y += if y < 69 { 2000 } else { 1900 };
-                }
-                if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-                    return Err(err("month or day out of range"));
-                }
-                (tm.year, tm.mon, tm.mday) = (y - 1900, m - 1, d);
+                (tm.year, tm.mon, tm.mday) = parse_date(date).map_err(err)?;
             }
             if let Some(time) = time {
-                let (hms, f) = match time.split_once('.') {
-                    Some((hms, f)) => (hms, Some(f)),
-                    None => (time, None),
-                };
-                let fields: Vec<&str> = hms.split(':').collect();
-                let num = |s: &str, max: i32| -> Option<i32> {
-                    (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()))
-                        .then(|| s.parse().ok().filter(|&v| v <= max))?
-                };
-                let (h, m, s) = match fields[..] {
-                    [h, m] => (num(h, 23), num(m, 59), Some(0)),
-                    [h, m, s] => (num(h, 23), num(m, 59), num(s, 60)),
-                    _ => return Err(err("a time is HH:MM or HH:MM:SS")),
-                };
-                let (Some(h), Some(m), Some(s)) = (h, m, s) else {
-                    return Err(err("a time is HH:MM or HH:MM:SS, with two digits each"));
-                };
-                if let Some(f) = f {
-                    if fields.len() != 3 || f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
-                        return Err(err("a fraction follows the seconds"));
-                    }
-                    let digits = &f[..f.len().min(6)];
-                    frac = digits.parse::<i64>().unwrap_or(0) * 10i64.pow(6 - digits.len() as u32);
-                }
-                (tm.hour, tm.min, tm.sec) = (h, m, s);
+                let (h, m, s, f) = parse_time(time).map_err(err)?;
+                (tm.hour, tm.min, tm.sec, frac) = (h, m, s, f);
             }
         }
     }
-    let t = match how {
-        In::Utc => Some(timegm(&mut tm)),
-        In::Local(dst) => {
-            tm.isdst = dst;
-            state.mktime(local, &mut tm)
-        }
-        In::Zone(zone) => {
-            let mut child = *state;
-            child.mktime(zone, &mut tm)
-        }
-    }
-    .ok_or_else(|| err("time out of range"))?;
+    let t = resolve(&how, local, &mut tm, state).ok_or_else(|| err("time out of range"))?;
     if let Some(w) = weekday
         && tm.wday != w
     {
@@ -227,6 +118,150 @@ pub fn parse(
     t.checked_mul(USEC_PER_SEC)
         .and_then(|t| t.checked_add(frac))
         .ok_or_else(|| err("time out of range"))
+}
+
+/// The wall time `tm` as seconds since the epoch, where `how` says.
+fn resolve(how: &In<'_>, local: &Zone, tm: &mut Tm, state: &mut MktimeState) -> Option<i64> {
+    match how {
+        In::Utc => Some(timegm(tm)),
+        In::Local(dst) => {
+            tm.isdst = *dst;
+            state.mktime(local, tm)
+        }
+        In::Zone(zone) => {
+            // A named zone's mktime state is thrown away, as systemd
+            // computes it in a forked child.
+            let mut child = *state;
+            child.mktime(zone, tm)
+        }
+    }
+}
+
+/// `now`, `+SPAN`, `-SPAN`, `SPAN ago`, `SPAN left`; `None` for any
+/// other form.
+fn relative(t: &str, now_usec: i64) -> Option<Result<i64, &'static str>> {
+    let span = |s: &str| -> Result<i64, &'static str> {
+        let d = timespan::parse_usec(s, USEC_PER_SEC as u64).map_err(|_| "invalid time span")?;
+        i64::try_from(d).map_err(|_| "too far")
+    };
+    let (s, sign) = if t == "now" {
+        return Some(Ok(now_usec));
+    } else if let Some(s) = t.strip_prefix('+').or_else(|| t.strip_suffix(" left")) {
+        (s, 1)
+    } else if let Some(s) = t.strip_prefix('-').or_else(|| t.strip_suffix(" ago")) {
+        (s, -1)
+    } else {
+        return None;
+    };
+    Some(span(s).and_then(|d| {
+        if sign > 0 {
+            now_usec.checked_add(d)
+        } else {
+            now_usec.checked_sub(d)
+        }
+        .ok_or("too far")
+    }))
+}
+
+/// A zone suffix as the calendar parser reads it.
+enum Suffix {
+    Local(i32),
+    Utc,
+    Zone(Arc<Zone>),
+}
+
+/// Splits the zone suffix off, in the calendar parser's order: ` UTC`,
+/// the local zone's own abbreviations (which pin DST), an IANA name.
+fn zone_suffix<'t>(t: &'t str, zones: &dyn ZoneSource) -> (&'t str, Suffix) {
+    let local = zones.local();
+    if t.len() > 4 && t[t.len() - 4..].eq_ignore_ascii_case(" UTC") {
+        return (&t[..t.len() - 4], Suffix::Utc);
+    }
+    if let Some((dst, rest)) = [false, true].iter().find_map(|&dst| {
+        let name = local.tzname(dst);
+        let cut = t.len().checked_sub(name.len() + 1)?;
+        (!name.is_empty()
+            && t.is_char_boundary(cut)
+            && t[cut + 1..].eq_ignore_ascii_case(name)
+            && t.as_bytes()[cut] == b' ')
+            .then(|| (dst, &t[..cut]))
+    }) {
+        return (rest, Suffix::Local(i32::from(dst)));
+    }
+    if let Some(space) = t.rfind(' ')
+        && let Some(zone) = zones.named(&t[space + 1..])
+    {
+        return (&t[..space], Suffix::Zone(zone));
+    }
+    (t, Suffix::Local(-1))
+}
+
+/// A leading weekday name (`Mon`, `Monday`), and the rest.
+fn weekday_prefix(body: &str) -> (Option<i32>, &str) {
+    for (i, (short, long)) in WEEKDAYS.iter().zip(LONG_WEEKDAYS).enumerate() {
+        for name in [long, *short] {
+            if body.len() > name.len()
+                && body[..name.len()].eq_ignore_ascii_case(name)
+                && body.as_bytes()[name.len()] == b' '
+            {
+                return (Some(i as i32), body[name.len()..].trim_start_matches(' '));
+            }
+        }
+    }
+    (None, body)
+}
+
+/// `YYYY-MM-DD` (or `YY-MM-DD`) as `Tm`'s year, month and day.
+fn parse_date(date: &str) -> Result<(i32, i32, i32), &'static str> {
+    let parts: Vec<&str> = date.split('-').collect();
+    let num = |s: &str| -> Option<i32> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+    };
+    let (y, m, d) = match parts[..] {
+        [y, m, d] => (num(y), num(m), num(d)),
+        _ => return Err("a date is YYYY-MM-DD"),
+    };
+    let (Some(mut y), Some(m), Some(d)) = (y, m, d) else {
+        return Err("a date is YYYY-MM-DD");
+    };
+    if parts[0].len() <= 2 {
+        y += if y < 69 { 2000 } else { 1900 };
+    }
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err("month or day out of range");
+    }
+    Ok((y - 1900, m - 1, d))
+}
+
+/// `HH:MM`, `HH:MM:SS` or `HH:MM:SS.FFFFFF`: hours, minutes, seconds and
+/// the fraction in µs.
+fn parse_time(time: &str) -> Result<(i32, i32, i32, i64), &'static str> {
+    let (hms, f) = match time.split_once('.') {
+        Some((hms, f)) => (hms, Some(f)),
+        None => (time, None),
+    };
+    let fields: Vec<&str> = hms.split(':').collect();
+    let num = |s: &str, max: i32| -> Option<i32> {
+        (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok().filter(|&v| v <= max))?
+    };
+    let (h, m, s) = match fields[..] {
+        [h, m] => (num(h, 23), num(m, 59), Some(0)),
+        [h, m, s] => (num(h, 23), num(m, 59), num(s, 60)),
+        _ => return Err("a time is HH:MM or HH:MM:SS"),
+    };
+    let (Some(h), Some(m), Some(s)) = (h, m, s) else {
+        return Err("a time is HH:MM or HH:MM:SS, with two digits each");
+    };
+    let mut frac = 0;
+    if let Some(f) = f {
+        if fields.len() != 3 || f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("a fraction follows the seconds");
+        }
+        let digits = &f[..f.len().min(6)];
+        frac = digits.parse::<i64>().unwrap_or(0) * 10i64.pow(6 - digits.len() as u32);
+    }
+    Ok((h, m, s, frac))
 }
 
 fn parse_epoch(s: &str) -> Option<i64> {

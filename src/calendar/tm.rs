@@ -205,26 +205,8 @@ impl MktimeState {
         let off = self.offset;
         let local = ydhms_seconds(want);
 
-        if let Some((gmtoff, zone_isdst)) = zone.fixed_offset() {
-            // One offset, no leap seconds: the probing below always ends
-            // at `local - gmtoff` (a DST flag the zone never has makes
-            // glibc assume one-hour DST), so compute that directly.
-            let mut t = local - i64::from(gmtoff);
-            if isdst_differ(isdst, zone_isdst) {
-                t += 3600 * (i64::from(isdst == 0) - i64::from(zone_isdst == 0));
-            }
-            self.offset = t - local;
-            t += sec_requested - sec;
-            if t == local - i64::from(gmtoff) && in_range(tm) {
-                // Already normal: only the derived fields change.
-                tm.wday = (local.div_euclid(DAY) + 4).rem_euclid(7) as i32;
-                tm.yday = yday as i32;
-                tm.isdst = zone_isdst;
-                tm.gmtoff = gmtoff;
-            } else {
-                *tm = zone.localtime(t);
-            }
-            return Some(t);
+        if let Some(fixed) = zone.fixed_offset() {
+            return Some(self.mktime_fixed(zone, fixed, tm, local, yday, sec_requested - sec));
         }
 
         let t0 = local + off;
@@ -265,27 +247,7 @@ impl MktimeState {
             }
 
             if isdst_differ(isdst, found.isdst) {
-                // The wall time exists, but with the other DST flag than
-                // requested: use the offset of the nearest time that has the
-                // requested flag (glibc's probe strides and bound).
-                let dst_difference = i64::from(isdst == 0) - i64::from(found.isdst == 0);
-                const STRIDE: i64 = 601_200;
-                const DELTA_BOUND: i64 = 457_243_200 / 2 + STRIDE;
-                let mut delta = STRIDE;
-                while delta < DELTA_BOUND {
-                    for direction in [-1, 1] {
-                        let ot = t + delta * direction;
-                        let otm = zone.localtime(ot);
-                        if !isdst_differ(isdst, otm.isdst) {
-                            let gt = ot + ydhms_diff(want, ydhms_of(&otm));
-                            t = gt;
-                            found = zone.localtime(t);
-                            break 'search;
-                        }
-                    }
-                    delta += STRIDE;
-                }
-                t += 3600 * dst_difference;
+                t = requested_dst_side(zone, isdst, found.isdst, want, t);
                 found = zone.localtime(t);
             }
         }
@@ -300,6 +262,65 @@ impl MktimeState {
         *tm = found;
         Some(t)
     }
+
+    /// `mktime` in a zone of one offset and no leap seconds: the probing
+    /// always ends at `local - gmtoff` (a DST flag the zone never has makes
+    /// glibc assume one-hour DST), so that is computed directly.
+    /// `extra_sec`: the seconds beyond 59 asked for (leap seconds).
+    fn mktime_fixed(
+        &mut self,
+        zone: &Zone,
+        (gmtoff, zone_isdst): (i32, i32),
+        tm: &mut Tm,
+        local: i64,
+        yday: i64,
+        extra_sec: i64,
+    ) -> i64 {
+        let isdst = tm.isdst;
+        let mut t = local - i64::from(gmtoff);
+        if isdst_differ(isdst, zone_isdst) {
+            t += 3600 * (i64::from(isdst == 0) - i64::from(zone_isdst == 0));
+        }
+        self.offset = t - local;
+        t += extra_sec;
+        if t == local - i64::from(gmtoff) && in_range(tm) {
+            // Already normal: only the derived fields change.
+            tm.wday = (local.div_euclid(DAY) + 4).rem_euclid(7) as i32;
+            tm.yday = yday as i32;
+            tm.isdst = zone_isdst;
+            tm.gmtoff = gmtoff;
+        } else {
+            *tm = zone.localtime(t);
+        }
+        t
+    }
+}
+
+/// The wall time `want` exists at `t`, but with the other DST flag than
+/// requested: the time that gives it with the offset of the nearest
+/// moment that has the requested flag (glibc's probe strides and bound),
+/// or one hour over if there is none.
+fn requested_dst_side(
+    zone: &Zone,
+    isdst: i32,
+    found_isdst: i32,
+    want: (i64, i64, i64, i64, i64),
+    t: i64,
+) -> i64 {
+    const STRIDE: i64 = 601_200;
+    const DELTA_BOUND: i64 = 457_243_200 / 2 + STRIDE;
+    let mut delta = STRIDE;
+    while delta < DELTA_BOUND {
+        for direction in [-1, 1] {
+            let ot = t + delta * direction;
+            let otm = zone.localtime(ot);
+            if !isdst_differ(isdst, otm.isdst) {
+                return ot + ydhms_diff(want, ydhms_of(&otm));
+            }
+        }
+        delta += STRIDE;
+    }
+    t + 3600 * (i64::from(isdst == 0) - i64::from(found_isdst == 0))
 }
 
 #[cfg(test)]

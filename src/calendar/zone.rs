@@ -269,11 +269,6 @@ impl TzifInfo {
         }
         let chars_at = types_at + 6 * typecnt;
         let chars = data.get(chars_at..chars_at + charcnt)?;
-        let abbr = |i: u8| -> String {
-            let s = chars.get(usize::from(i)..).unwrap_or_default();
-            let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
-            String::from_utf8_lossy(&s[..end]).into_owned()
-        };
         let leaps_at = chars_at + charcnt;
         let mut leaps = Vec::with_capacity(leapcnt);
         for i in 0..leapcnt {
@@ -296,23 +291,7 @@ impl TzifInfo {
             None
         };
 
-        // glibc (__tzfile_read): walk the transitions backwards and take the
-        // first abbreviation of each flavour.
-        let mut names: [Option<String>; 2] = [None, None];
-        for &t in type_idx.iter().rev() {
-            let Some(&(_, isdst, ai)) = types.get(usize::from(t)) else {
-                continue;
-            };
-            let slot = usize::from(isdst);
-            if names[slot].is_none() {
-                names[slot] = Some(abbr(ai));
-                if names[1 - slot].is_some() {
-                    break;
-                }
-            }
-        }
-        let std = names[0].take().unwrap_or_else(|| abbr(0));
-        let dst = names[1].take().unwrap_or_else(|| std.clone());
+        let [std, dst] = tznames(type_idx, &types, chars);
         Some(TzifInfo {
             transitions: timecnt,
             types,
@@ -321,4 +300,32 @@ impl TzifInfo {
             footer,
         })
     }
+}
+
+/// The abbreviation at index `i` of a TZif file's characters.
+fn abbr(chars: &[u8], i: u8) -> String {
+    let s = chars.get(usize::from(i)..).unwrap_or_default();
+    let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
+    String::from_utf8_lossy(&s[..end]).into_owned()
+}
+
+/// glibc's `tzname` (`__tzfile_read`): walk the transitions backwards and
+/// take the first abbreviation of each flavour.
+fn tznames(type_idx: &[u8], types: &[(i32, bool, u8)], chars: &[u8]) -> [String; 2] {
+    let mut names: [Option<String>; 2] = [None, None];
+    for &t in type_idx.iter().rev() {
+        let Some(&(_, isdst, ai)) = types.get(usize::from(t)) else {
+            continue;
+        };
+        let slot = usize::from(isdst);
+        if names[slot].is_none() {
+            names[slot] = Some(abbr(chars, ai));
+            if names[1 - slot].is_some() {
+                break;
+            }
+        }
+    }
+    let std = names[0].take().unwrap_or_else(|| abbr(chars, 0));
+    let dst = names[1].take().unwrap_or_else(|| std.clone());
+    [std, dst]
 }
