@@ -47,6 +47,14 @@ fn push(word: &mut Vec<(String, Quote)>, c: char, q: Quote) {
     }
 }
 
+/// A quote opened at `start` and never closed.
+fn unterminated(start: usize, what: &str) -> ExecError {
+    ExecError {
+        offset: start,
+        message: format!("unterminated {what}"),
+    }
+}
+
 /// The single-quoted text starting at `chars[start]` (a `'`) onto the
 /// word; the index after the closing quote.
 fn single_quoted(
@@ -59,12 +67,7 @@ fn single_quoted(
     let mut i = start + 1;
     loop {
         match chars.get(i) {
-            None => {
-                return Err(ExecError {
-                    offset: start,
-                    message: "unterminated single quote; close it with '".into(),
-                });
-            }
+            None => return Err(unterminated(start, "single quote; close it with '")),
             Some('\'') => return Ok(i + 1),
             Some(&c) => push(word, c, Quote::Single),
         }
@@ -83,12 +86,7 @@ fn double_quoted(
     let mut i = start + 1;
     loop {
         match chars.get(i) {
-            None => {
-                return Err(ExecError {
-                    offset: start,
-                    message: "unterminated double quote; close it with \"".into(),
-                });
-            }
+            None => return Err(unterminated(start, "double quote; close it with \"")),
             Some('"') => return Ok(i + 1),
             Some('\\') if matches!(chars.get(i + 1), Some('"' | '\\' | '`')) => {
                 push(word, chars[i + 1], Quote::Double);

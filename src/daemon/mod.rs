@@ -38,6 +38,7 @@ mod notify;
 mod pump;
 mod server;
 mod timer;
+mod world;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
@@ -52,7 +53,7 @@ use crate::calendar::{MktimeState, ZoneSource as _};
 use crate::config::{self, Config, Env, Job};
 use crate::ipc::Reply;
 use crate::journal::{Log, Tail};
-use crate::lifecycle::{Client, Elapse, Event, Lifecycle, Mono, Now, World};
+use crate::lifecycle::{Client, Event, Lifecycle, Mono, Now};
 use crate::schedule;
 use crate::state::Store;
 use crate::supervise::scope::{Containment, Scope};
@@ -61,6 +62,7 @@ use crate::tzdb::{SystemZones, now_usec};
 use notify::notify;
 use server::Incoming;
 use timer::{Wake, WallTimer};
+use world::Planner;
 
 /// Where the daemon finds and keeps things.
 #[derive(Clone, Debug)]
@@ -208,30 +210,6 @@ struct Daemon {
     log: Log,
     timer: WallTimer,
     started: Instant,
-}
-
-/// What the lifecycle asks of the outside world: the schedule's next
-/// elapse and fresh invocation ids.
-struct Planner<'a> {
-    zones: &'a SystemZones,
-    mktime: &'a mut MktimeState,
-}
-
-impl World for Planner<'_> {
-    fn next_elapse(&mut self, job: &Job, after_usec: i64) -> Option<Elapse> {
-        let (usec, trigger) =
-            schedule::next_elapse(job, after_usec, self.zones.local(), self.mktime)?;
-        let delay = schedule::randomized_delay_usec(job.randomized_delay, random_u64());
-        Some(Elapse {
-            usec,
-            fire_usec: usec.saturating_add(delay),
-            trigger,
-        })
-    }
-
-    fn invocation(&mut self) -> String {
-        invocation_id()
-    }
 }
 
 impl Daemon {
@@ -490,22 +468,4 @@ fn which_cached(
         .entry(key)
         .or_insert_with(|| supervise::which(job))
         .clone()
-}
-
-fn invocation_id() -> String {
-    let mut b = [0u8; 16];
-    if rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty()).is_err() {
-        // getrandom(2) does not fail once the pool is initialised; fall
-        // back to time and pid rather than stopping a job.
-        let t = now_usec().to_le_bytes();
-        b[..8].copy_from_slice(&t);
-        b[8..12].copy_from_slice(&std::process::id().to_le_bytes());
-    }
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn random_u64() -> u64 {
-    let mut b = [0u8; 8];
-    let _ = rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty());
-    u64::from_le_bytes(b)
 }

@@ -1,0 +1,51 @@
+//! What a job's lifecycle asks of the outside world, answered for real:
+//! the schedule's next elapse with a random delay drawn for it, and fresh
+//! invocation ids (`getrandom`).
+
+use crate::calendar::{MktimeState, ZoneSource as _};
+use crate::config::Job;
+use crate::lifecycle::{Elapse, World};
+use crate::schedule;
+use crate::tzdb::{SystemZones, now_usec};
+
+/// What the lifecycle asks of the outside world: the schedule's next
+/// elapse and fresh invocation ids.
+pub struct Planner<'a> {
+    pub zones: &'a SystemZones,
+    pub mktime: &'a mut MktimeState,
+}
+
+impl World for Planner<'_> {
+    fn next_elapse(&mut self, job: &Job, after_usec: i64) -> Option<Elapse> {
+        let (usec, trigger) =
+            schedule::next_elapse(job, after_usec, self.zones.local(), self.mktime)?;
+        let delay = schedule::randomized_delay_usec(job.randomized_delay, random_u64());
+        Some(Elapse {
+            usec,
+            fire_usec: usec.saturating_add(delay),
+            trigger,
+        })
+    }
+
+    fn invocation(&mut self) -> String {
+        invocation_id()
+    }
+}
+
+fn invocation_id() -> String {
+    let mut b = [0u8; 16];
+    if rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty()).is_err() {
+        // getrandom(2) does not fail once the pool is initialised; fall
+        // back to time and pid rather than stopping a job.
+        let t = now_usec().to_le_bytes();
+        b[..8].copy_from_slice(&t);
+        b[8..12].copy_from_slice(&std::process::id().to_le_bytes());
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    let _ = rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty());
+    u64::from_le_bytes(b)
+}
