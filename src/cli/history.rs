@@ -4,6 +4,7 @@ use super::{Outcome, PathArgs, failed};
 use crate::calendar::ZoneSource as _;
 use crate::calendar::{timespan, timestamp};
 use crate::ipc::Request;
+use crate::lifecycle::JobState;
 use crate::run::ExitStatus;
 use crate::state::Run;
 use crate::tzdb::SystemZones;
@@ -74,7 +75,13 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
                 |e| timespan::format_usec(u64::try_from(e - r.start_usec).unwrap_or(0), 1000),
             ),
             r.result.map_or_else(
-                || if r.end_usec.is_none() { "running" } else { "-" }.to_owned(),
+                || {
+                    if r.end_usec.is_none() {
+                        JobState::Running.to_string()
+                    } else {
+                        "-".to_owned()
+                    }
+                },
                 |x| x.to_string(),
             ),
             status_text(r.exit_status.as_ref()),

@@ -40,6 +40,8 @@ pub enum JobType {
 }
 
 impl JobType {
+    pub const ALL: [JobType; 2] = [JobType::Oneshot, JobType::Simple];
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobType::Oneshot => "oneshot",

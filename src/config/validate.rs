@@ -348,20 +348,22 @@ impl Validator<'_> {
         match raw {
             None if scheduled => JobType::Oneshot,
             None => JobType::Simple,
-            Some(t) => match t.value.as_str() {
-                "oneshot" => JobType::Oneshot,
-                "simple" => JobType::Simple,
-                other => {
+            Some(t) => {
+                let named = JobType::ALL.into_iter().find(|k| k.as_str() == t.value);
+                named.unwrap_or_else(|| {
+                    let other = &t.value;
+                    let all = JobType::ALL.map(JobType::as_str);
                     self.error(
                         &t.referenced,
                         format!(
-                            "invalid type {other:?}: use oneshot or simple{}",
-                            suggestion(other, ["oneshot", "simple"])
+                            "invalid type {other:?}: use {}{}",
+                            all.join(" or "),
+                            suggestion(other, all)
                         ),
                     );
                     JobType::Oneshot
-                }
-            },
+                })
+            }
         }
     }
 

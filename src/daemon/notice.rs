@@ -6,7 +6,7 @@ use crate::calendar::ZoneSource as _;
 use crate::calendar::{timespan, timestamp};
 use crate::journal::{Entry, Level, message_id as mid};
 use crate::lifecycle::Notice;
-use crate::run::ExitStatus;
+use crate::run::{ExitStatus, RunResult};
 use crate::signal;
 use crate::tzdb::SystemZones;
 
@@ -44,7 +44,7 @@ pub fn render(job: &str, notice: &Notice, zones: &SystemZones) -> Entry {
             Level::Error,
             Some(invocation.as_str()),
             vec![
-                ("JOBD_RESULT", "start-failed".to_owned()),
+                ("JOBD_RESULT", RunResult::StartFailed.to_string()),
                 ("JOBD_TRIGGER", trigger.to_string()),
             ],
             format!("{job}: failed to start: {reason}"),
