@@ -57,7 +57,9 @@ impl Daemon {
     }
 
     /// The job of the running config called `name`, or the reply that
-    /// says there is none.
+    /// says there is none. Every id in `names` is in `jobs` (a job is
+    /// added to both, and `Forget` removes it from both), so the handlers
+    /// index `jobs` with it.
     fn job_id(&self, name: &str) -> Result<JobId, Reply> {
         self.names.get(name).copied().ok_or_else(|| {
             let hint = config::did_you_mean(name, self.names.keys().map(String::as_str))
