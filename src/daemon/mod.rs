@@ -53,7 +53,7 @@ use crate::calendar::{MktimeState, ZoneSource as _};
 use crate::config::{self, Config, Env, Job};
 use crate::ipc::Reply;
 use crate::journal::{Log, Tail};
-use crate::lifecycle::{Client, Event, Lifecycle, Mono, Now};
+use crate::lifecycle::{Client, Event, Lifecycle, Now};
 use crate::schedule;
 use crate::state::Store;
 use crate::supervise::scope::{Containment, Scope};
@@ -220,10 +220,6 @@ impl Daemon {
         }
     }
 
-    fn mono_instant(&self, at: Mono) -> Instant {
-        self.started + at
-    }
-
     /// Feeds `event` to job `id` and carries out what it says, and the
     /// events that follows from that, in order.
     fn step(&mut self, id: JobId, event: Event) {
@@ -345,7 +341,7 @@ impl Daemon {
             .values()
             .filter_map(|s| s.life.mono_deadline())
             .min();
-        next.map(|t| self.mono_instant(t))
+        next.map(|t| self.started + t)
     }
 
     fn on_wall(&mut self, wake: std::io::Result<Wake>) {

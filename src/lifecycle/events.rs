@@ -275,9 +275,3 @@ pub struct RunEnd {
     /// On the monotonic clock, from the start to the main process's end.
     pub duration_usec: u64,
 }
-
-impl fmt::Display for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "client {}", self.0)
-    }
-}
