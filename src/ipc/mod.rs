@@ -64,6 +64,22 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// The job a request is about, if it is about one.
+    pub fn job(&self) -> Option<&str> {
+        match self {
+            Request::Status { name }
+            | Request::RunNow { name, .. }
+            | Request::Start { name }
+            | Request::Stop { name }
+            | Request::Restart { name }
+            | Request::History { name, .. }
+            | Request::LogSource { name } => Some(name),
+            Request::List | Request::Reload => None,
+        }
+    }
+}
+
 /// Where a job's lines are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -15,43 +15,39 @@ use crate::ipc::{ErrorCode, Reply, Request};
 impl Daemon {
     pub(super) fn handle(&mut self, inc: Incoming) {
         let Incoming { req, reply } = inc;
-        let reply_now = match req {
-            Request::List => Reply::ok(self.list()),
-            Request::Reload => match self.reload() {
+        let id = match req.job().map(|name| self.job_id(name)).transpose() {
+            Ok(id) => id,
+            Err(unknown) => {
+                let _ = reply.send(unknown);
+                return;
+            }
+        };
+        let reply_now = match (req, id) {
+            (Request::List, _) => Reply::ok(self.list()),
+            (Request::Reload, _) => match self.reload() {
                 Ok(report) => {
                     crate::log_info!("reloaded: {report}");
                     Reply::ok(report)
                 }
                 Err(e) => Reply::err(ErrorCode::Failed, e),
             },
-            Request::Status { name } => match self.job_id(&name) {
-                Ok(id) => Reply::ok(self.status(id)),
-                Err(r) => r,
-            },
-            Request::History { name, n } => match self.job_id(&name) {
-                Ok(_) => Reply::ok(self.history(&name, n)),
-                Err(r) => r,
-            },
-            Request::LogSource { name } => match self.job_id(&name) {
-                Ok(id) => Reply::ok(self.log_source(id)),
-                Err(r) => r,
-            },
-            Request::RunNow { name, wait } => match self.job_id(&name) {
-                Ok(id) => return self.control(id, control::Verb::RunNow { wait }, reply),
-                Err(r) => r,
-            },
-            Request::Start { name } => match self.job_id(&name) {
-                Ok(id) => return self.control(id, control::Verb::Start, reply),
-                Err(r) => r,
-            },
-            Request::Stop { name } => match self.job_id(&name) {
-                Ok(id) => return self.control(id, control::Verb::Stop, reply),
-                Err(r) => r,
-            },
-            Request::Restart { name } => match self.job_id(&name) {
-                Ok(id) => return self.control(id, control::Verb::Restart, reply),
-                Err(r) => r,
-            },
+            (Request::Status { .. }, Some(id)) => Reply::ok(self.status(id)),
+            (Request::History { name, n }, Some(_)) => Reply::ok(self.history(&name, n)),
+            (Request::LogSource { .. }, Some(id)) => Reply::ok(self.log_source(id)),
+            (Request::RunNow { wait, .. }, Some(id)) => {
+                return self.control(id, control::Verb::RunNow { wait }, reply);
+            }
+            (Request::Start { .. }, Some(id)) => {
+                return self.control(id, control::Verb::Start, reply);
+            }
+            (Request::Stop { .. }, Some(id)) => {
+                return self.control(id, control::Verb::Stop, reply);
+            }
+            (Request::Restart { .. }, Some(id)) => {
+                return self.control(id, control::Verb::Restart, reply);
+            }
+            // `job()` names a job for every other request.
+            (_, None) => Reply::err(ErrorCode::BadRequest, "request needs a job name"),
         };
         let _ = reply.send(reply_now);
     }
