@@ -75,6 +75,15 @@ pub fn run_now(paths: &PathArgs, args: &RunNowArgs) -> Outcome {
         Err(e) => return failed(&e),
     };
     let ok = print_started(&first);
+    if let (true, Answer::StartFailed { reason, .. }) = (args.wait, &first.answer) {
+        // Answered once: the run never began.
+        println!(
+            "{} finished: result {} ({reason})",
+            first.name,
+            RunResult::StartFailed
+        );
+        return Outcome::Failed;
+    }
     if !args.wait {
         return if ok {
             Outcome::Success

@@ -254,8 +254,13 @@ pub enum Answer {
         pid: Option<u32>,
         invocation: String,
     },
-    /// The start failed (`start-failed`).
-    StartFailed { invocation: String, reason: String },
+    /// The start failed (`start-failed`); the only answer, even to a
+    /// client that waits. No invocation when nothing was tried (jobd is
+    /// shutting down).
+    StartFailed {
+        invocation: Option<String>,
+        reason: String,
+    },
     /// `restart` of a running job: it is being stopped and will start
     /// again once it has ended.
     Restarting { invocation: String },

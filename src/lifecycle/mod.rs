@@ -551,12 +551,10 @@ impl Lifecycle {
             exit_status: None,
             reason: Some(reason.clone()),
         }));
-        if let Some((client, wait)) = run.starter.take() {
-            let (invocation, reason) = (invocation.clone(), reason.clone());
-            s.answer(client, Answer::StartFailed { invocation, reason }, wait);
-            if wait {
-                run.waiters.push(client);
-            }
+        if let Some((client, _)) = run.starter.take() {
+            // The whole answer, even for `--wait`: there is no run to wait for.
+            let (invocation, reason) = (Some(invocation.clone()), reason.clone());
+            s.answer(client, Answer::StartFailed { invocation, reason }, false);
         }
         let end = RunEnd {
             invocation,
@@ -724,23 +722,11 @@ impl Lifecycle {
 /// A start asked for while jobd shuts down: refused, and the client told.
 fn refuse_start(starter: Option<(Client, bool)>, s: &mut Step<'_>) {
     s.notice(Notice::ShuttingDown);
-    let Some((client, wait)) = starter else {
-        return;
-    };
-    let reason = "jobd is shutting down".to_owned();
-    let failed = Answer::StartFailed {
-        invocation: String::new(),
-        reason: reason.clone(),
-    };
-    s.answer(client, failed, wait);
-    if wait {
-        let end = RunEnd {
-            invocation: String::new(),
-            result: RunResult::StartFailed,
-            exit_status: None,
-            reason: Some(reason),
-            duration_usec: 0,
+    if let Some((client, _)) = starter {
+        let answer = Answer::StartFailed {
+            invocation: None,
+            reason: "jobd is shutting down".to_owned(),
         };
-        s.answer(client, Answer::Ended(end), false);
+        s.answer(client, answer, false);
     }
 }
