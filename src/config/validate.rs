@@ -17,6 +17,12 @@ use crate::calendar::{self, ZoneSource as _, timespan};
 use crate::signal;
 use crate::tzdb::SystemZones;
 
+/// Bounds of `log_file_max` (a file must hold a few lines, and a size must
+/// not overflow) and `log_file_keep`.
+const LOG_FILE_MIN: u64 = 4 << 10;
+const LOG_FILE_MAX: u64 = 1 << 40;
+const LOG_FILE_KEEP_MAX: u32 = 1000;
+
 pub(super) struct Validator<'a> {
     pub(super) path: &'a Path,
     pub(super) zones: &'a SystemZones,
@@ -60,7 +66,20 @@ impl Validator<'_> {
             .log_file_max
             .and_then(|s| self.size(&s))
             .unwrap_or(8 << 20);
-        let log_file_keep = raw.log_file_keep.map_or(4, |k| k.value);
+        let log_file_keep = match raw.log_file_keep {
+            None => 4,
+            Some(k) if k.value <= LOG_FILE_KEEP_MAX => k.value,
+            Some(k) => {
+                self.error(
+                    &k.referenced,
+                    format!(
+                        "log_file_keep {} is too many: keep at most {LOG_FILE_KEEP_MAX} old files",
+                        k.value
+                    ),
+                );
+                4
+            }
+        };
         let raw_jobs = raw.jobs.unwrap_or_default().0;
         let names: Vec<String> = raw_jobs.iter().map(|(n, _)| n.value.clone()).collect();
         let mut jobs = Vec::with_capacity(raw_jobs.len());
@@ -102,8 +121,15 @@ impl Validator<'_> {
                 (&t[..i], m)
             }
         };
-        match num.parse::<u64>() {
-            Ok(n) if mult > 0 && n > 0 => Some(n * mult),
+        match num.parse::<u64>().ok().and_then(|n| n.checked_mul(mult)) {
+            Some(n) if (LOG_FILE_MIN..=LOG_FILE_MAX).contains(&n) => Some(n),
+            Some(n) if mult > 0 && n > 0 => {
+                self.error(
+                    &s.referenced,
+                    format!("log_file_max {t:?} is out of range: use 4K to 1024G"),
+                );
+                None
+            }
             _ => {
                 self.error(
                     &s.referenced,

@@ -106,6 +106,7 @@ const SERVICE_KEYS: &[&str] = &[
     "RestartMaxDelaySec",
     "KillSignal",
     "TimeoutStopSec",
+    "TimeoutStartSec",
     "RuntimeMaxSec",
 ];
 const UNIT_KEYS: &[&str] = &[
@@ -394,6 +395,16 @@ fn import_service_keys(svc: &Unit, job: &mut JobOut, w: &mut Vec<String>) {
         if let Some(v) = svc.last("Service", key) {
             job.set(to, quote(v));
         }
+    }
+    // A oneshot's run is its start-up: `TimeoutStartSec=` is its run time
+    // limit, as `RuntimeMaxSec=` is for any other service (for a simple
+    // service, start-up is the fork, so it limits nothing jobd has).
+    let oneshot = job
+        .keys
+        .iter()
+        .any(|(k, v)| *k == "type" && v.contains("oneshot"));
+    if oneshot && let Some(v) = svc.last("Service", "TimeoutStartSec") {
+        job.set("timeout", quote(v));
     }
     if let Some(v) = svc.last("Service", "KillSignal") {
         job.set("stop_signal", quote(v));
