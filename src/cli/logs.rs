@@ -1,6 +1,10 @@
 //! `jobd logs NAME [-n N] [-f] [--invocation ID|last]`: the job's lines,
 //! across runs like `journalctl -u`, from the journal (by running
-//! `journalctl` filtered on `JOBD_JOB`) or from the fallback files.
+//! `journalctl` filtered on `JOBD_JOB` and the user's `_UID`, so no other
+//! user's process can forge a line into it) or from the fallback files.
+//! With a journal, lines journald would not take (its rate limit, a hung
+//! journald) are in the job's file: then both are read and merged in time
+//! order.
 
 use std::io::{Read as _, Seek as _, Write as _};
 use std::os::unix::process::CommandExt as _;
@@ -53,22 +57,41 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
     }
 }
 
-/// Becomes `journalctl` with the right namespace and filters (so Ctrl-C,
-/// paging and colours are journalctl's own).
-fn journalctl(src: &LogSource, name: &str, invocation: Option<&str>, args: &Args) -> Outcome {
+/// `journalctl` with the right namespace and filters.
+fn journalctl_cmd(src: &LogSource, name: &str, invocation: Option<&str>) -> std::process::Command {
     let mut cmd = std::process::Command::new("journalctl");
     if let Some(ns) = &src.namespace {
         cmd.arg(format!("--namespace={ns}"));
     }
     cmd.arg("--no-pager")
-        .arg("--output=short-precise")
-        .arg(format!("JOBD_JOB={name}"));
+        .arg(format!("JOBD_JOB={name}"))
+        .arg(format!("_UID={}", rustix::process::getuid().as_raw()));
     if let Some(inv) = invocation {
         cmd.arg(format!("JOBD_INVOCATION={inv}"));
     }
-    if let Some(n) = args.n {
+    cmd
+}
+
+/// Becomes `journalctl` (so Ctrl-C, paging and colours are journalctl's
+/// own) — unless some of the job's lines are in its file, which are then
+/// merged in.
+fn journalctl(src: &LogSource, name: &str, invocation: Option<&str>, args: &Args) -> Outcome {
+    let wanted = |e: &files::Entry| invocation.is_none_or(|i| e.invocation == i);
+    let in_files = read_files(src, &wanted);
+    let mut cmd = journalctl_cmd(src, name, invocation);
+    if !in_files.is_empty() {
+        match merged(cmd, in_files, name, args) {
+            Some(outcome) if !args.follow => return outcome,
+            Some(_) => {}
+            None => return Outcome::Failed,
+        }
+        // Following: new entries from here on.
+        cmd = journalctl_cmd(src, name, invocation);
+        cmd.arg("--lines=0");
+    } else if let Some(n) = args.n {
         cmd.arg(format!("--lines={n}"));
     }
+    cmd.arg("--output=short-precise");
     if args.follow {
         cmd.arg("--follow");
     }
@@ -77,15 +100,80 @@ fn journalctl(src: &LogSource, name: &str, invocation: Option<&str>, args: &Args
     Outcome::Failed
 }
 
-fn print(out: &mut impl std::io::Write, name: &str, e: &files::Entry) -> std::io::Result<()> {
-    let who = if e.stream == "jobd" { "jobd" } else { name };
-    write!(out, "{} {who}[{}]: ", e.timestamp, e.pid)?;
-    out.write_all(&e.message)?;
-    out.write_all(b"\n")
+/// The journal's entries and the file's, in time order (journal entries
+/// by when jobd sent them: `_SOURCE_REALTIME_TIMESTAMP`).
+fn merged(
+    mut cmd: std::process::Command,
+    mut entries: Vec<files::Entry>,
+    name: &str,
+    args: &Args,
+) -> Option<Outcome> {
+    // `jobd logs` is a client process, not the daemon: it has no reaper,
+    // and journalctl is its only child.
+    #[allow(clippy::disallowed_methods)]
+    let out = match cmd.arg("--output=json").output() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("jobd: cannot run journalctl ({e}); is systemd's journalctl installed?");
+            return None;
+        }
+    };
+    let mut keyed: Vec<(i64, files::Entry)> = Vec::new();
+    for line in out.stdout.split(|&b| b == b'\n') {
+        if let Some(e) = from_json(line) {
+            keyed.push(e);
+        }
+    }
+    for e in entries.drain(..) {
+        let t = e
+            .timestamp
+            .parse::<jiff::Timestamp>()
+            .map_or(0, |t| t.as_microsecond());
+        keyed.push((t, e));
+    }
+    keyed.sort_by_key(|(t, _)| *t);
+    let skip = args.n.map_or(0, |n| keyed.len().saturating_sub(n));
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
+    for (_, e) in &keyed[skip..] {
+        if print(&mut w, name, e).is_err() {
+            break;
+        }
+    }
+    let _ = w.flush();
+    Some(Outcome::Success)
 }
 
-fn from_files(src: &LogSource, name: &str, invocation: Option<&str>, args: &Args) -> Outcome {
-    let wanted = |e: &files::Entry| invocation.is_none_or(|i| e.invocation == i);
+/// One `journalctl -o json` line as a file entry, with its sort key.
+fn from_json(line: &[u8]) -> Option<(i64, files::Entry)> {
+    let v: serde_json::Value = serde_json::from_slice(line).ok()?;
+    let field = |k: &str| -> Option<Vec<u8>> {
+        match v.get(k)? {
+            serde_json::Value::String(s) => Some(s.clone().into_bytes()),
+            // journalctl writes non-UTF-8 values as arrays of bytes.
+            serde_json::Value::Array(a) => a
+                .iter()
+                .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                .collect(),
+            _ => None,
+        }
+    };
+    let num = |k: &str| -> Option<i64> { String::from_utf8(field(k)?).ok()?.parse().ok() };
+    let t = num("_SOURCE_REALTIME_TIMESTAMP").or_else(|| num("__REALTIME_TIMESTAMP"))?;
+    let ident = field("SYSLOG_IDENTIFIER").unwrap_or_default();
+    let entry = files::Entry {
+        timestamp: files::timestamp(t),
+        invocation: String::from_utf8(field("JOBD_INVOCATION").unwrap_or_default()).ok()?,
+        stream: if ident == b"jobd" { "jobd" } else { "stdout" }.to_owned(),
+        priority: 6,
+        pid: num("SYSLOG_PID").or_else(|| num("_PID")).unwrap_or(0) as u32,
+        message: field("MESSAGE").unwrap_or_default(),
+    };
+    Some((t, entry))
+}
+
+/// The job's file entries that `wanted` keeps, oldest first.
+fn read_files(src: &LogSource, wanted: &dyn Fn(&files::Entry) -> bool) -> Vec<files::Entry> {
     let mut entries = Vec::new();
     for path in &src.files {
         let Ok(data) = std::fs::read(path) else {
@@ -97,6 +185,19 @@ fn from_files(src: &LogSource, name: &str, invocation: Option<&str>, args: &Args
                 .filter(|e| wanted(e)),
         );
     }
+    entries
+}
+
+fn print(out: &mut impl std::io::Write, name: &str, e: &files::Entry) -> std::io::Result<()> {
+    let who = if e.stream == "jobd" { "jobd" } else { name };
+    write!(out, "{} {who}[{}]: ", e.timestamp, e.pid)?;
+    out.write_all(&e.message)?;
+    out.write_all(b"\n")
+}
+
+fn from_files(src: &LogSource, name: &str, invocation: Option<&str>, args: &Args) -> Outcome {
+    let wanted = |e: &files::Entry| invocation.is_none_or(|i| e.invocation == i);
+    let entries = read_files(src, &wanted);
     let skip = args.n.map_or(0, |n| entries.len().saturating_sub(n));
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

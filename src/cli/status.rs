@@ -162,10 +162,10 @@ fn describe_run(o: &mut String, s: &StatusInfo) {
         }
     }
     let _ = writeln!(o, "   Restarts: {}", j.restarts);
-    let dropped = if s.log_dropped > 0 {
+    let dropped = if s.log_to_file > 0 {
         format!(
-            " ({} entries dropped while journald was unreachable)",
-            s.log_dropped
+            " ({} lines in its file: journald would not take them; `jobd logs` shows them)",
+            s.log_to_file
         )
     } else {
         String::new()

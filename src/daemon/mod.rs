@@ -75,9 +75,11 @@ pub struct Options {
 /// Runs the daemon until SIGTERM/SIGINT. Fatal start-up problems come
 /// back as errors (one line each).
 pub fn run(opts: &Options) -> anyhow::Result<()> {
+    supervise::hygiene::prepare();
     let zones = SystemZones::from_env();
     let config = config::load(&opts.config, &zones, &Env::from_process())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state_lock = crate::state::lock(&opts.state_dir).map_err(|e| anyhow::anyhow!(e))?;
     let bound = server::bind(&opts.socket).map_err(|e| anyhow::anyhow!(e))?;
     if let Err(e) = supervise::become_subreaper() {
         crate::log_warn!(
@@ -125,6 +127,7 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
         };
         daemon.run(rx).await;
         drop(bound);
+        drop(state_lock);
         Ok(())
     })
 }
@@ -181,6 +184,8 @@ struct Slot {
     program: Option<PathBuf>,
     /// The job's last output lines.
     tail: Tail,
+    /// Lines of the job's that went to its file instead of the journal.
+    to_file: Arc<std::sync::atomic::AtomicU64>,
     /// The run in progress: its processes and its output.
     io: Option<RunIo>,
 }
@@ -251,6 +256,7 @@ impl Daemon {
                 life: Lifecycle::new(def),
                 program,
                 tail: Tail::default(),
+                to_file: Arc::default(),
                 io: None,
             },
         );
@@ -276,6 +282,7 @@ impl Daemon {
             crate::log_error!("cannot install signal handlers; exiting");
             return;
         };
+        supervise::hygiene::release_hangup();
         self.start_up();
         notify("READY=1\n");
         crate::log_info!(
@@ -341,7 +348,8 @@ impl Daemon {
             .values()
             .filter_map(|s| s.life.mono_deadline())
             .min();
-        next.map(|t| self.started + t)
+        // A deadline too far to represent (`timeout: infinity`) is none.
+        next.and_then(|t| self.started.checked_add(t))
     }
 
     fn on_wall(&mut self, wake: std::io::Result<Wake>) {
@@ -376,6 +384,9 @@ impl Daemon {
     fn reap(&mut self) {
         for (pid, exit) in supervise::reap() {
             if let Some(id) = self.pids.remove(&pid) {
+                if let Some(io) = self.jobs.get_mut(&id).and_then(|s| s.io.as_mut()) {
+                    io.scope.main_reaped();
+                }
                 self.step(id, Event::MainExited(exit));
             }
         }
@@ -444,11 +455,31 @@ impl Daemon {
         for io in self.jobs.values().filter_map(|s| s.io.as_ref()) {
             io.scope.kill(&|_| false);
         }
-        self.reap();
+        // SIGKILL is not instant: wait (briefly) for what it hit to be
+        // reaped, so the daemon leaves no zombie behind.
+        let until = Instant::now() + Duration::from_secs(2);
+        loop {
+            self.reap();
+            let own = std::process::id();
+            let left = supervise::scope::children(own).map_or(true, |kids| {
+                kids.iter()
+                    .any(|&k| supervise::scope::stat(k).is_none_or(|p| p.zombie))
+                    || self.jobs.values().any(|s| s.life.run().is_some())
+            });
+            if !left || Instant::now() > until {
+                break;
+            }
+            tokio::select! {
+                _ = sigchld.recv() => {}
+                () = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+        }
         if let Err(e) = self.store.sync() {
             crate::log_error!("cannot flush the state store: {e}");
         }
         crate::log_info!("jobd stopped");
+        // The journal gets the daemon's last lines before the process goes.
+        self.log.flush(Duration::from_secs(2)).await;
     }
 }
 

@@ -110,7 +110,7 @@ impl Daemon {
         env.extend(extra);
         let spawned = self
             .containment
-            .prepare(&def.name)
+            .prepare(&def.name, invocation)
             .map_err(|e| format!("cannot create the job's cgroup: {e}"))
             .and_then(|cgroup| {
                 supervise::spawn(&def, slot.program.as_deref(), &env, cgroup.as_deref())
@@ -120,9 +120,13 @@ impl Daemon {
             Ok(s) => s,
             Err(reason) => return Event::SpawnFailed { reason },
         };
-        let output = self
-            .log
-            .run(&def.name, invocation, sp.pid, Arc::clone(&slot.tail));
+        let output = self.log.run(
+            &def.name,
+            invocation,
+            sp.pid,
+            Arc::clone(&slot.tail),
+            Arc::clone(&slot.to_file),
+        );
         tokio::spawn(journal::forward(
             Arc::clone(&output),
             journal::Stream::Stdout,
@@ -134,11 +138,7 @@ impl Daemon {
             sp.stderr,
         ));
         slot.io = Some(RunIo {
-            scope: Scope {
-                pgid: sp.pid,
-                invocation: invocation.to_owned(),
-                cgroup,
-            },
+            scope: Scope::new(sp.pid, invocation, cgroup),
             output,
         });
         self.pids.insert(sp.pid, id);

@@ -118,6 +118,8 @@ pub enum ErrorCode {
     Version,
     UnknownJob,
     Failed,
+    /// Too many clients connected at once; try again.
+    Busy,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -250,9 +252,9 @@ pub struct StatusInfo {
     pub start_limit_hit: bool,
     /// Where job output goes (`journal (…)` or `files in …`).
     pub logs: String,
-    /// Entries dropped since the daemon started because journald was
-    /// unreachable (all jobs).
-    pub log_dropped: u64,
+    /// The job's lines since the daemon started that went to its file
+    /// because journald would not take them (hung, or its rate limit).
+    pub log_to_file: u64,
     pub now_usec: i64,
     /// The run in progress.
     pub run_start_usec: Option<i64>,

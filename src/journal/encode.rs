@@ -66,6 +66,10 @@ impl Lines {
                 chunk = &chunk[take..];
             }
         }
+        // One long line must not keep its megabyte for the stream's life.
+        if self.partial.is_empty() && self.partial.capacity() > 64 * 1024 {
+            self.partial = Vec::new();
+        }
     }
 
     /// The stream ended: a last line without newline is emitted.

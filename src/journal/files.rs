@@ -64,12 +64,9 @@ impl JobFile {
     pub fn append(&mut self, data: &[u8]) -> io::Result<()> {
         if self.file.is_none() {
             if let Some(dir) = self.path.parent() {
-                std::fs::create_dir_all(dir)?;
+                crate::state::private_dir(dir)?;
             }
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)?;
+            let f = crate::state::private_append(&self.path)?;
             self.size = f.metadata()?.len();
             self.file = Some(f);
         }
@@ -97,7 +94,11 @@ impl JobFile {
             let Some(f) = &mut self.file else {
                 return Ok(());
             };
-            f.write_all(&data[..take])?;
+            if let Err(e) = f.write_all(&data[..take]) {
+                // No half line for the next write to be glued to.
+                let _ = f.set_len(self.size);
+                return Err(e);
+            }
             self.size += take as u64;
             data = &data[take..];
         }
@@ -116,10 +117,7 @@ impl JobFile {
             }
             std::fs::rename(&self.path, name(1))?;
         }
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
+        let f = crate::state::private_append(&self.path)?;
         self.size = 0;
         self.file = Some(f);
         Ok(())

@@ -15,19 +15,26 @@
 //! daemon's own log lines go to the journal too, and to stderr unless
 //! stderr is already the journal (`JOURNAL_STREAM`, as under systemd).
 
+pub mod budget;
 pub mod encode;
 pub mod files;
+mod output;
 pub mod socket;
+pub mod stderr;
+
+pub use output::{RunOutput, Stream, forward};
 
 use std::collections::VecDeque;
-use std::io::Write as _;
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-use files::{FileLogs, JobFile};
+use budget::Budget;
+use files::FileLogs;
+use output::RunSink;
 use socket::JournalSocket;
 
 /// `MESSAGE_ID`s of the daemon's lifecycle events, for
@@ -39,7 +46,7 @@ pub mod message_id {
     pub const ELAPSE_SKIPPED: &str = "dd4c108e7a2b2bded4e9bb371ed16d31";
     pub const START_LIMIT_HIT: &str = "be6ad2903944fd8f636c237fb734bff5";
     pub const START_FAILED: &str = "c8ffdc6be09ffdb9165413bf786c07be";
-    pub const DROPPED: &str = "2701a4696ed8b43b8f95f60c387df962";
+    pub const TO_FILE: &str = "5b0a3c7e91d24f6c8e2d7a41c9f05b13";
 }
 
 /// The journal socket for a namespace (SPEC §1).
@@ -64,19 +71,28 @@ pub struct Log {
     pub namespace: Option<String>,
     /// Copy job output to stderr as `NAME[PID]: line`.
     pub mirror: bool,
-    events: mpsc::UnboundedSender<Vec<u8>>,
+    /// The job files: the sink without a journal, where lines the journal
+    /// would not take go with one.
+    pub files: Arc<FileLogs>,
+    /// journald's rate limit, from jobd's side.
+    budget: Arc<Mutex<Budget>>,
+    events: mpsc::UnboundedSender<Msg>,
+}
+
+/// What the task that sends the daemon's own entries is asked to do.
+enum Msg {
+    Entry(Entry),
+    /// Answer once everything before has been sent.
+    Flush(oneshot::Sender<()>),
 }
 
 /// The last lines a job printed, for `status`.
 pub type Tail = Arc<Mutex<VecDeque<String>>>;
 
-/// Lines `status` shows, and the most of each line it keeps.
-const TAIL_LINES: usize = 10;
-const TAIL_LINE_BYTES: usize = 1024;
-
 /// One entry of the daemon's own: a lifecycle notice about a job (with
 /// its `JOBD_JOB`, `JOBD_INVOCATION`, `MESSAGE_ID` and `JOBD_*` fields), or
 /// a line about the daemon itself (`job` `None`).
+#[derive(Clone, Debug)]
 pub struct Entry {
     pub message_id: Option<&'static str>,
     pub level: Level,
@@ -99,29 +115,43 @@ impl Log {
         mirror: bool,
     ) -> Log {
         let path = socket_path(namespace.as_deref());
+        let files = Arc::new(FileLogs::new(state_dir.join("logs"), file_max, file_keep));
         let sink = if path.exists() {
             Sink::Journal(Arc::new(JournalSocket::new(path)))
         } else {
-            Sink::Files(Arc::new(FileLogs::new(
-                state_dir.join("logs"),
-                file_max,
-                file_keep,
-            )))
+            Sink::Files(Arc::clone(&files))
         };
-        let (events, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let limit = match &sink {
+            Sink::Journal(_) => budget::configured(namespace.as_deref()),
+            Sink::Files(_) => None,
+        };
+        let budget = Arc::new(Mutex::new(Budget::new(limit)));
+        let (events, rx) = mpsc::unbounded_channel::<Msg>();
         if let Sink::Journal(sock) = &sink {
-            let sock = Arc::clone(sock);
-            tokio::spawn(async move {
-                while let Some(entry) = rx.recv().await {
-                    sock.send(&entry).await;
-                }
-            });
+            tokio::spawn(send_own(
+                Arc::clone(sock),
+                Arc::clone(&files),
+                Arc::clone(&budget),
+                rx,
+            ));
         }
         Log {
             sink,
             namespace,
             mirror,
+            files,
+            budget,
             events,
+        }
+    }
+
+    /// Waits (at most `limit`) until every entry of the daemon's own
+    /// logged so far has been handed to journald: before exit, so that the
+    /// last lines are not lost with the process.
+    pub async fn flush(&self, limit: Duration) {
+        let (tx, rx) = oneshot::channel();
+        if self.events.send(Msg::Flush(tx)).is_ok() {
+            let _ = tokio::time::timeout(limit, rx).await;
         }
     }
 
@@ -133,73 +163,34 @@ impl Log {
         }
     }
 
-    /// Entries dropped because journald was unreachable too long.
-    pub fn dropped(&self) -> u64 {
-        match &self.sink {
-            Sink::Journal(s) => s.dropped(),
-            Sink::Files(_) => 0,
-        }
-    }
-
     /// Logs a lifecycle notice: the stderr line and the structured entry.
     pub fn emit(&self, e: &Entry) {
         let m = &e.message;
         line(e.level, true, format_args!("{m}"));
-        self.send(e);
+        self.send(e.clone());
     }
 
-    /// The one place the daemon's own entries are encoded: for journald
-    /// (never blocks: queued in order), or as a line of the job's file.
-    fn send(&self, e: &Entry) {
-        let priority = priority_of(e.level);
+    /// The daemon's own entries: to journald in order (never blocks: the
+    /// sending task has them), or as a line of the job's file.
+    fn send(&self, e: Entry) {
         match &self.sink {
             Sink::Journal(_) => {
-                let mut b = Vec::with_capacity(256);
-                encode::field(&mut b, "MESSAGE", e.message.as_bytes());
-                if let Some(id) = e.message_id {
-                    encode::field(&mut b, "MESSAGE_ID", id.as_bytes());
-                }
-                encode::field(&mut b, "PRIORITY", &[b'0' + priority]);
-                encode::field(&mut b, "SYSLOG_IDENTIFIER", b"jobd");
-                if let Some(job) = &e.job {
-                    encode::field(&mut b, "JOBD_JOB", job.as_bytes());
-                }
-                if let Some(inv) = &e.invocation {
-                    encode::field(&mut b, "JOBD_INVOCATION", inv.as_bytes());
-                }
-                for (k, v) in &e.fields {
-                    encode::field(&mut b, k, v.as_bytes());
-                }
-                let _ = self.events.send(b);
+                let _ = self.events.send(Msg::Entry(e));
             }
             // The daemon's own lines have no file; its stderr has them.
-            Sink::Files(f) => {
-                let Some(job) = &e.job else {
-                    return;
-                };
-                let mut b = Vec::new();
-                files::line(
-                    &mut b,
-                    &files::timestamp(crate::tzdb::now_usec()),
-                    e.invocation.as_deref().unwrap_or("-"),
-                    "jobd",
-                    priority,
-                    std::process::id(),
-                    e.message.as_bytes(),
-                );
-                let file = f.job(job);
-                let mut file = file
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if let Err(err) = file.append(&b) {
-                    eprintln!("jobd: cannot write the log of {job}: {err}");
-                }
-            }
+            Sink::Files(f) => own_to_file(f, &e),
         }
     }
 
     /// The writers' shared view of one run.
-    pub fn run(&self, job: &str, invocation: &str, pid: u32, tail: Tail) -> Arc<RunOutput> {
+    pub fn run(
+        &self,
+        job: &str,
+        invocation: &str,
+        pid: u32,
+        tail: Tail,
+        to_file: Arc<AtomicU64>,
+    ) -> Arc<RunOutput> {
         let header = |stream: &str| {
             let mut h = Vec::with_capacity(160);
             encode::field(&mut h, "SYSLOG_IDENTIFIER", job.as_bytes());
@@ -209,6 +200,7 @@ impl Log {
             encode::field(&mut h, "SYSLOG_PID", pid.to_string().as_bytes());
             h
         };
+        let spill = self.files.job(job);
         Arc::new(RunOutput {
             job: job.to_owned(),
             invocation: invocation.to_owned(),
@@ -216,8 +208,17 @@ impl Log {
             headers: [header("stdout"), header("stderr")],
             sink: match &self.sink {
                 Sink::Journal(s) => RunSink::Journal(Arc::clone(s)),
-                Sink::Files(f) => RunSink::File(f.job(job)),
+                Sink::Files(_) => RunSink::File(Arc::clone(&spill)),
             },
+            spill,
+            spill_path: self
+                .files
+                .dir
+                .join(format!("{job}.log"))
+                .display()
+                .to_string(),
+            to_file,
+            unreported: Mutex::new((0, "")),
             mirror: self.mirror,
             tail,
             log: self.clone(),
@@ -226,235 +227,80 @@ impl Log {
     }
 }
 
-enum RunSink {
-    Journal(Arc<JournalSocket>),
-    File(Arc<Mutex<JobFile>>),
-}
-
-/// Where one run's output goes.
-pub struct RunOutput {
-    job: String,
-    invocation: String,
-    pid: u32,
-    /// Pre-encoded fields shared by every line of stdout and of stderr.
-    headers: [Vec<u8>; 2],
-    sink: RunSink,
-    mirror: bool,
-    tail: Tail,
-    log: Log,
-    /// Streams still open, and the event to log once both are done.
-    open: Mutex<(u8, Option<Entry>)>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stream {
-    Stdout = 0,
-    Stderr = 1,
-}
-
-impl Stream {
-    fn name(self) -> &'static str {
-        match self {
-            Stream::Stdout => "stdout",
-            Stream::Stderr => "stderr",
-        }
+/// Encodes one of the daemon's own entries for journald.
+fn encode_own(e: &Entry) -> Vec<u8> {
+    let mut b = Vec::with_capacity(256);
+    encode::field(&mut b, "MESSAGE", e.message.as_bytes());
+    if let Some(id) = e.message_id {
+        encode::field(&mut b, "MESSAGE_ID", id.as_bytes());
     }
+    encode::field(&mut b, "PRIORITY", &[b'0' + priority_of(e.level)]);
+    encode::field(&mut b, "SYSLOG_IDENTIFIER", b"jobd");
+    if let Some(job) = &e.job {
+        encode::field(&mut b, "JOBD_JOB", job.as_bytes());
+    }
+    if let Some(inv) = &e.invocation {
+        encode::field(&mut b, "JOBD_INVOCATION", inv.as_bytes());
+    }
+    for (k, v) in &e.fields {
+        encode::field(&mut b, k, v.as_bytes());
+    }
+    b
 }
 
-/// Reads one of a run's pipes to its end and sends every line on.
-pub async fn forward(out: Arc<RunOutput>, stream: Stream, fd: OwnedFd) {
-    let Ok(rx) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
+/// One of the daemon's own entries about a job, as a line of its file.
+fn own_to_file(files: &FileLogs, e: &Entry) {
+    let Some(job) = &e.job else {
         return;
     };
-    let mut lines = encode::Lines::default();
-    // This chunk's lines, end offsets into `arena`.
-    let mut arena = Vec::new();
-    let mut ends = Vec::new();
-    let mut entry = Vec::new();
-    loop {
-        let eof = if rx.readable().await.is_err() {
-            true
-        } else {
-            match read_lines(&rx, &mut lines, &mut arena, &mut ends) {
-                Some(eof) => eof,
-                // Not readable after all (a spurious wake-up): wait again.
-                None => continue,
+    let mut b = Vec::new();
+    files::line(
+        &mut b,
+        &files::timestamp(crate::tzdb::now_usec()),
+        e.invocation.as_deref().unwrap_or("-"),
+        "jobd",
+        priority_of(e.level),
+        std::process::id(),
+        e.message.as_bytes(),
+    );
+    let file = files.job(job);
+    let mut file = file
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Err(err) = file.append(&b) {
+        stderr::write_line(format!("jobd: cannot write the log of {job}: {err}").as_bytes());
+    }
+}
+
+/// The task that sends the daemon's own entries, in order. They always
+/// go to journald (counted against its rate limit, never held back by
+/// it); one journald will not take goes to the job's file, or for a line
+/// about the daemon itself, to stderr (unless that is the journal too).
+async fn send_own(
+    sock: Arc<JournalSocket>,
+    files: Arc<FileLogs>,
+    budget: Arc<Mutex<Budget>>,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+) {
+    while let Some(msg) = rx.recv().await {
+        let e = match msg {
+            Msg::Entry(e) => e,
+            Msg::Flush(done) => {
+                let _ = done.send(());
+                continue;
             }
         };
-        out.deliver(stream, &arena, &ends, &mut entry).await;
-        // A burst grew them; a quiet job should not keep that memory.
-        if arena.capacity() > 256 << 10 {
-            arena = Vec::new();
-            entry = Vec::new();
-        }
-        if eof {
-            out.stream_done();
-            return;
-        }
-    }
-}
-
-thread_local! {
-    /// The one read buffer all output readers share: they run on the
-    /// daemon's single thread and use it only between awaits, so 200
-    /// supervised daemons cost one 64 KiB buffer, not 400 (which was
-    /// 25 MiB of RSS, bench/restart-vs-peers).
-    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 64 * 1024]);
-}
-
-/// Reads what the pipe has into the shared buffer and splits it into
-/// `arena`/`ends`. `Some(true)` at end of stream (the last partial line
-/// included), `Some(false)` after data, `None` if nothing was there.
-fn read_lines(
-    rx: &tokio::net::unix::pipe::Receiver,
-    lines: &mut encode::Lines,
-    arena: &mut Vec<u8>,
-    ends: &mut Vec<usize>,
-) -> Option<bool> {
-    arena.clear();
-    ends.clear();
-    let mut collect = |l: &[u8]| {
-        arena.extend_from_slice(l);
-        ends.push(arena.len());
-    };
-    SCRATCH.with(|buf| {
-        let mut buf = buf.borrow_mut();
-        match rx.try_read(&mut buf) {
-            Ok(0) => {
-                lines.finish(&mut collect);
-                Some(true)
-            }
-            Ok(n) => {
-                lines.feed(&buf[..n], &mut collect);
-                Some(false)
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
-                ) =>
-            {
-                None
-            }
-            Err(_) => {
-                lines.finish(&mut collect);
-                Some(true)
-            }
-        }
-    })
-}
-
-impl RunOutput {
-    /// Logs `e` once all the run's output has been delivered (at once if
-    /// it has).
-    pub fn after_output(&self, e: Entry) {
-        let mut open = self
-            .open
+        budget
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if open.0 == 0 {
-            drop(open);
-            self.log.emit(&e);
-        } else {
-            open.1 = Some(e);
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .own(Instant::now());
+        if sock.send(&encode_own(&e)).await {
+            continue;
         }
-    }
-
-    fn stream_done(&self) {
-        let pending = {
-            let mut open = self
-                .open
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            open.0 = open.0.saturating_sub(1);
-            if open.0 == 0 { open.1.take() } else { None }
-        };
-        if let Some(e) = pending {
-            self.log.emit(&e);
-        }
-    }
-
-    async fn deliver(&self, stream: Stream, arena: &[u8], ends: &[usize], entry: &mut Vec<u8>) {
-        if ends.is_empty() {
-            return;
-        }
-        let line = |k: usize| &arena[if k == 0 { 0 } else { ends[k - 1] }..ends[k]];
-        match &self.sink {
-            RunSink::Journal(sock) => {
-                // All of this chunk's entries back to back, sent many per
-                // system call.
-                entry.clear();
-                let mut bounds = Vec::with_capacity(ends.len());
-                for k in 0..ends.len() {
-                    let (prio, msg) = encode::priority(line(k), 6);
-                    let start = entry.len();
-                    entry.extend_from_slice(&self.headers[stream as usize]);
-                    entry.extend_from_slice(b"PRIORITY=");
-                    entry.push(b'0' + prio);
-                    entry.push(b'\n');
-                    encode::field(entry, "MESSAGE", msg);
-                    bounds.push((start, entry.len()));
-                }
-                let entries: Vec<&[u8]> = bounds.iter().map(|&(a, b)| &entry[a..b]).collect();
-                sock.send_many(&entries).await;
-            }
-            RunSink::File(file) => {
-                let ts = files::timestamp(crate::tzdb::now_usec());
-                entry.clear();
-                for k in 0..ends.len() {
-                    let (prio, msg) = encode::priority(line(k), 6);
-                    files::line(
-                        entry,
-                        &ts,
-                        &self.invocation,
-                        stream.name(),
-                        prio,
-                        self.pid,
-                        msg,
-                    );
-                }
-                let mut f = file
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if let Err(e) = f.append(entry) {
-                    eprintln!("jobd: cannot write the log of {}: {e}", self.job);
-                }
-            }
-        }
-        self.keep_tail(ends.len(), line);
-        if self.mirror {
-            let mut m = Vec::new();
-            for k in 0..ends.len() {
-                m.extend_from_slice(self.job.as_bytes());
-                m.extend_from_slice(format!("[{}]: ", self.pid).as_bytes());
-                m.extend_from_slice(encode::priority(line(k), 6).1);
-                m.push(b'\n');
-            }
-            let _ = std::io::stderr().lock().write_all(&m);
-        }
-    }
-
-    fn keep_tail<'a>(&self, count: usize, line: impl Fn(usize) -> &'a [u8]) {
-        // A poisoned lock only means another reader panicked mid-push;
-        // the deque itself is still whole.
-        let mut t = self
-            .tail
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for k in count.saturating_sub(TAIL_LINES)..count {
-            let text = String::from_utf8_lossy(encode::priority(line(k), 6).1);
-            let mut kept = format!("{}[{}]: {text}", self.job, self.pid);
-            if kept.len() > TAIL_LINE_BYTES {
-                let mut cut = TAIL_LINE_BYTES;
-                while !kept.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                kept.truncate(cut);
-            }
-            if t.len() == TAIL_LINES {
-                t.pop_front();
-            }
-            t.push_back(kept);
+        if e.job.is_some() {
+            own_to_file(&files, &e);
+        } else if !*STDERR_IS_JOURNAL.get_or_init(stderr_is_journal) {
+            stderr::write_line(e.message.as_bytes());
         }
     }
 }
@@ -494,18 +340,37 @@ pub fn priority_of(level: Level) -> u8 {
 
 static DAEMON_LOG: std::sync::OnceLock<Log> = std::sync::OnceLock::new();
 static STDERR_IS_JOURNAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+/// The daemon's lines from before the journal was open (bounded).
+static EARLY: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
+const EARLY_MAX: usize = 256;
 
-/// From now on the daemon's own lines also go to `log`'s journal.
+/// From now on the daemon's own lines also go to `log`'s journal; so do
+/// the ones logged before.
 pub fn install_daemon_log(log: &Log) {
-    let _ = DAEMON_LOG.set(log.clone());
+    let early = std::mem::take(
+        &mut *EARLY
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    if DAEMON_LOG.set(log.clone()).is_ok() {
+        for e in early {
+            log.send(e);
+        }
+    }
+}
+
+/// The daemon's log, once open.
+pub fn daemon_log() -> Option<&'static Log> {
+    DAEMON_LOG.get()
 }
 
 /// One line of the daemon's: to stderr as ` INFO message` (unless stderr
-/// is the journal already) and, once a journal is installed, to it with
-/// `SYSLOG_IDENTIFIER=jobd` and the level's priority — except `lifecycle`
-/// lines, which the daemon sends as structured events itself. A dozen
-/// lines instead of `tracing` + `tracing-subscriber`: on this kernel every
-/// byte of the binary's code is resident, and the daemon needs no more.
+/// is the journal already; never blocking) and to the journal with
+/// `SYSLOG_IDENTIFIER=jobd` and the level's priority — kept until the
+/// journal is open if it is not yet — except `lifecycle` lines, which the
+/// daemon sends as structured events itself. A dozen lines instead of
+/// `tracing` + `tracing-subscriber`: on this kernel every byte of the
+/// binary's code is resident, and the daemon needs no more.
 pub fn line(level: Level, lifecycle: bool, args: std::fmt::Arguments<'_>) {
     let message = args.to_string();
     if !*STDERR_IS_JOURNAL.get_or_init(stderr_is_journal) {
@@ -514,17 +379,29 @@ pub fn line(level: Level, lifecycle: bool, args: std::fmt::Arguments<'_>) {
             Level::Warn => " WARN",
             Level::Info => " INFO",
         };
-        let _ = writeln!(std::io::stderr().lock(), "{tag} {message}");
+        stderr::write_line(format!("{tag} {message}").as_bytes());
     }
-    if !lifecycle && let Some(log) = DAEMON_LOG.get() {
-        log.send(&Entry {
-            message_id: None,
-            level,
-            job: None,
-            invocation: None,
-            message,
-            fields: Vec::new(),
-        });
+    if lifecycle {
+        return;
+    }
+    let e = Entry {
+        message_id: None,
+        level,
+        job: None,
+        invocation: None,
+        message,
+        fields: Vec::new(),
+    };
+    match DAEMON_LOG.get() {
+        Some(log) => log.send(e),
+        None => {
+            let mut early = EARLY
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if early.len() < EARLY_MAX {
+                early.push(e);
+            }
+        }
     }
 }
 

@@ -2,17 +2,19 @@
 //! socket, a sealed memfd for entries too large for a datagram.
 //!
 //! The socket is connected, non-blocking and inside tokio's reactor: when
-//! journald's queue is full, `send` waits for it to drain (a connected
+//! journald's queue is full, a send waits for it to drain (a connected
 //! datagram socket polls writable only once its peer has room), so a
 //! slow journald slows the job's reader — and through the pipe, the job —
 //! instead of growing jobd's memory or blocking its event loop. If
-//! journald goes away (restarted), the next send reconnects; an entry is
-//! dropped (and counted) only after journald has been unreachable for
-//! [`GIVE_UP`], so jobs are not held up for ever by a dead journal.
-
+//! journald goes away (restarted), the next send reconnects.
+//!
+//! Waiting is bounded: once journald has taken nothing for [`STALL`]
+//! (hung, stopped, gone), the socket is *stalled*: sends try once and
+//! hand back what journald would not take, for the caller to write to the
+//! job's file, until journald takes an entry again. Nothing is dropped.
 use std::os::fd::{AsFd as _, OwnedFd};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,9 +23,8 @@ use rustix::net::{AddressFamily, SendFlags, SocketFlags, SocketType};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
-/// How long an entry waits for an unreachable journald before it is
-/// dropped.
-pub const GIVE_UP: Duration = Duration::from_secs(5);
+/// How long journald may take nothing before lines stop waiting for it.
+pub const STALL: Duration = Duration::from_secs(2);
 
 pub struct JournalSocket {
     pub path: PathBuf,
@@ -32,20 +33,16 @@ pub struct JournalSocket {
     /// `net.unix.max_dgram_qlen` to 512 at boot; the kernel's own
     /// default is 10).
     deep_queue: bool,
-    dropped: AtomicU64,
-    /// Drops already reported in the journal.
-    reported: AtomicU64,
+    /// journald has taken nothing for [`STALL`]: do not wait for it.
+    stalled: AtomicBool,
 }
 
 #[derive(Default)]
 struct Conn {
     fd: Option<Arc<AsyncFd<OwnedFd>>>,
-    /// Since when connecting fails.
-    down_since: Option<Instant>,
 }
 
 enum Attempt {
-    Sent,
     Wait,
     Reconnect,
     TooBig,
@@ -61,14 +58,13 @@ impl JournalSocket {
                 .ok()
                 .and_then(|s| s.trim().parse::<u32>().ok())
                 .is_some_and(|q| q >= 128),
-            dropped: AtomicU64::new(0),
-            reported: AtomicU64::new(0),
+            stalled: AtomicBool::new(false),
         }
     }
 
-    /// Entries dropped so far.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+    /// Whether journald is taking nothing at the moment.
+    pub fn stalled(&self) -> bool {
+        self.stalled.load(Ordering::Relaxed)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Conn> {
@@ -88,14 +84,10 @@ impl JournalSocket {
         }
         match connect(&self.path) {
             Ok(fd) => {
-                c.down_since = None;
                 c.fd = Some(Arc::new(fd));
                 c.fd.clone()
             }
-            Err(_) => {
-                c.down_since.get_or_insert_with(Instant::now);
-                None
-            }
+            Err(_) => None,
         }
     }
 
@@ -107,137 +99,88 @@ impl JournalSocket {
         }
     }
 
-    fn down_for(&self) -> Duration {
-        self.lock()
-            .down_since
-            .map_or(Duration::ZERO, |t| t.elapsed())
-    }
-
-    /// Sends one encoded entry; waits while journald is busy. False if
-    /// it was dropped.
+    /// Sends one encoded entry; false if journald would not take it
+    /// (see [`JournalSocket::send_many`]).
     pub async fn send(&self, entry: &[u8]) -> bool {
-        loop {
-            let Some(fd) = self.socket() else {
-                if self.down_for() >= GIVE_UP {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
-                    return false;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            };
-            let attempt = match rustix::net::send(fd.get_ref(), entry, SendFlags::DONTWAIT) {
-                Ok(_) => Attempt::Sent,
-                Err(e) => classify(&e.into()),
-            };
-            match attempt {
-                Attempt::Sent => {
-                    self.report_drops(fd.get_ref());
-                    return true;
-                }
-                // journald is behind. With a deep queue, let it take a
-                // batch instead of waking for every entry it takes (a
-                // wake-up per entry costs more CPU than sending it); 1 ms
-                // is far less than it needs to empty the queue, so it
-                // never runs dry. With a shallow queue (no systemd
-                // sysctl), wake as soon as there is room.
-                Attempt::Wait => self.wait_room(&fd).await,
-                Attempt::Reconnect => self.reset(&fd),
-                Attempt::TooBig => {
-                    if send_memfd(&fd, entry).await.is_ok() {
-                        return true;
-                    }
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
-                    return false;
-                }
-                Attempt::Failed => {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
-                    return false;
-                }
-            }
-        }
+        self.send_many(&[entry]).await == 1
     }
-}
 
-impl JournalSocket {
-    /// Waits for room after EAGAIN (see [`JournalSocket::send`]).
+    /// Waits for room after EAGAIN. With a deep queue (systemd's sysctl),
+    /// lets journald take a batch instead of waking for every entry it
+    /// takes (a wake-up per entry costs more CPU than sending it); 1 ms is
+    /// far less than it needs to empty the queue, so it never runs dry.
+    /// With a shallow queue, wakes as soon as there is room.
     async fn wait_room(&self, fd: &AsyncFd<OwnedFd>) {
         if self.deep_queue {
             tokio::time::sleep(Duration::from_millis(1)).await;
-        } else if let Ok(mut ready) = fd.writable().await {
+        } else if let Ok(Ok(mut ready)) =
+            tokio::time::timeout(Duration::from_millis(100), fd.writable()).await
+        {
             ready.clear_ready();
         }
     }
 
-    /// Sends entries in order, many per system call (`sendmmsg`); waits
-    /// while journald is busy. Entries that cannot be sent are dropped
-    /// and counted, as in [`JournalSocket::send`].
-    pub async fn send_many(&self, entries: &[&[u8]]) {
+    /// Sends entries in order, many per system call (`sendmmsg`), waiting
+    /// while journald is busy — at most [`STALL`] without progress, and not
+    /// at all while it is stalled. Returns how many were sent: the rest, in
+    /// order, are the caller's to keep elsewhere.
+    pub async fn send_many(&self, entries: &[&[u8]]) -> usize {
         let mut k = 0;
+        let mut since: Option<Instant> = None;
         while k < entries.len() {
+            let patience = if self.stalled() {
+                Duration::ZERO
+            } else {
+                STALL
+            };
+            let mut waited_out = || {
+                let out = since.get_or_insert_with(Instant::now).elapsed() >= patience;
+                if out {
+                    self.stalled.store(true, Ordering::Relaxed);
+                }
+                out
+            };
             let Some(fd) = self.socket() else {
-                if self.down_for() >= GIVE_UP {
-                    self.dropped
-                        .fetch_add((entries.len() - k) as u64, Ordering::Relaxed);
-                    return;
+                if waited_out() {
+                    return k;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             };
             let batch = &entries[k..entries.len().min(k + 64)];
-            match sendmmsg(fd.get_ref(), batch) {
-                Ok(n) if n > 0 => {
+            let attempt = match sendmmsg(fd.get_ref(), batch) {
+                Ok(0) => Attempt::Wait,
+                Ok(n) => {
                     k += n;
-                    self.report_drops(fd.get_ref());
+                    since = None;
+                    self.stalled.store(false, Ordering::Relaxed);
+                    continue;
                 }
-                Ok(_) => self.wait_room(&fd).await,
-                Err(e) => match classify(&e.into()) {
-                    Attempt::Sent => {}
-                    Attempt::Wait => self.wait_room(&fd).await,
-                    Attempt::Reconnect => self.reset(&fd),
-                    Attempt::TooBig => {
-                        if send_memfd(&fd, entries[k]).await.is_err() {
-                            self.dropped.fetch_add(1, Ordering::Relaxed);
-                        }
-                        k += 1;
+                Err(e) => classify(&e.into()),
+            };
+            match attempt {
+                Attempt::Wait => {
+                    if waited_out() {
+                        return k;
                     }
-                    Attempt::Failed => {
-                        self.dropped.fetch_add(1, Ordering::Relaxed);
-                        k += 1;
+                    self.wait_room(&fd).await;
+                }
+                Attempt::Reconnect => {
+                    self.reset(&fd);
+                    if waited_out() {
+                        return k;
                     }
-                },
+                }
+                Attempt::TooBig => {
+                    if send_memfd(&fd, entries[k]).await.is_err() {
+                        return k;
+                    }
+                    k += 1;
+                }
+                Attempt::Failed => return k,
             }
         }
-    }
-
-    /// Once journald takes entries again, says in it how many were
-    /// dropped while it could not (best effort, never waits).
-    fn report_drops(&self, fd: &OwnedFd) {
-        let dropped = self.dropped();
-        let reported = self.reported.load(Ordering::Relaxed);
-        if dropped == reported
-            || self
-                .reported
-                .compare_exchange(reported, dropped, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
-            return;
-        }
-        let n = dropped - reported;
-        let mut b = Vec::new();
-        super::encode::field(
-            &mut b,
-            "MESSAGE",
-            format!(
-                "{n} journal entries dropped: journald was unreachable for more than {} s",
-                GIVE_UP.as_secs()
-            )
-            .as_bytes(),
-        );
-        super::encode::field(&mut b, "MESSAGE_ID", super::message_id::DROPPED.as_bytes());
-        super::encode::field(&mut b, "PRIORITY", b"4");
-        super::encode::field(&mut b, "SYSLOG_IDENTIFIER", b"jobd");
-        super::encode::field(&mut b, "JOBD_DROPPED", n.to_string().as_bytes());
-        let _ = rustix::net::send(fd, &b, SendFlags::DONTWAIT);
+        k
     }
 }
 

@@ -14,10 +14,20 @@
 //!
 //! The log is compacted (rewritten to a temporary file, fsynced, renamed)
 //! when it holds more than twice what is kept, so it stays bounded.
+//!
+//! A full disk loses nothing and damages nothing: a record that cannot be
+//! written whole is cut back off the file (never half a line, which would
+//! glue itself to the next one), kept in memory — `history` shows it —
+//! and written, in order, at the next turn that can. A compaction that
+//! fails removes its temporary file and leaves the log as it was.
+//!
+//! The directory is 0700 and the files 0600, whatever the umask: job
+//! history and output are the user's business only.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -84,7 +94,70 @@ pub struct Store {
     runs: HashMap<String, VecDeque<Run>>,
     /// Lines in the file now.
     lines: usize,
+    /// The file's length: where a record that fails half-way is cut back to.
+    len: u64,
+    /// Encoded records not yet written (the disk was full), oldest first.
+    pending: VecDeque<Vec<u8>>,
     dirty: bool,
+}
+
+/// Creates `dir` (and its parents) as 0700, and makes it 0700 if it was
+/// there already.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+/// Takes the state directory for this daemon: `DIR/lock`, held with
+/// `flock` for the daemon's life (the kernel lets go when it exits, however
+/// it exits; the file itself is never removed, so two daemons can never
+/// each hold a lock on a different file of that name). A second daemon on
+/// the same directory — on any socket — is refused, naming the first.
+pub fn lock(dir: &Path) -> Result<File, String> {
+    use std::io::{Read as _, Seek as _};
+    private_dir(dir)
+        .map_err(|e| format!("cannot create state directory {}: {e}", dir.display()))?;
+    let path = dir.join("lock");
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    if rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        let mut pid = String::new();
+        let _ = f.read_to_string(&mut pid);
+        let pid = pid.trim();
+        let who = if pid.is_empty() {
+            String::new()
+        } else {
+            format!(" (pid {pid})")
+        };
+        return Err(format!(
+            "another jobd daemon{who} is already using the state directory {}; stop it first, or give this one its own --state-dir",
+            dir.display()
+        ));
+    }
+    let _ = f.set_len(0);
+    let _ = f.rewind();
+    let _ = writeln!(f, "{}", std::process::id());
+    Ok(f)
+}
+
+/// Opens `path` for appending, created 0600 (and made 0600 if it was not).
+pub fn private_append(path: &Path) -> std::io::Result<File> {
+    let f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(f)
 }
 
 impl Store {
@@ -99,15 +172,19 @@ impl Store {
             file: None,
             runs: HashMap::new(),
             lines: 0,
+            len: 0,
+            pending: VecDeque::new(),
             dirty: false,
         };
-        if let Err(e) = std::fs::create_dir_all(dir) {
+        if let Err(e) = private_dir(dir) {
             warnings.push(format!(
                 "cannot create state directory {}: {e}; run history will not be kept",
                 dir.display()
             ));
             return (store, warnings);
         }
+        // A compaction the daemon did not live to finish.
+        let _ = std::fs::remove_file(store.tmp_path());
         let damaged = store.read(&mut warnings);
         if damaged > 0 {
             let aside = path.with_extension(format!(
@@ -131,8 +208,8 @@ impl Store {
                 warnings.push(format!("cannot rewrite {}: {e}", path.display()));
             }
         }
-        match OpenOptions::new().create(true).append(true).open(&path) {
-            Ok(f) => store.file = Some(f),
+        match store.reopen() {
+            Ok(()) => {}
             Err(e) => warnings.push(format!(
                 "cannot open {} for writing: {e}; run history will not be kept",
                 path.display()
@@ -233,19 +310,64 @@ impl Store {
         }
     }
 
-    fn append(&mut self, r: &Record) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(r).map_err(std::io::Error::other)?;
+    fn tmp_path(&self) -> PathBuf {
+        self.path.with_extension("jsonl.tmp")
+    }
+
+    /// (Re-)opens the log for appending.
+    fn reopen(&mut self) -> std::io::Result<()> {
+        self.file = None;
+        let f = private_append(&self.path)?;
+        self.len = f.metadata()?.len();
+        self.file = Some(f);
+        Ok(())
+    }
+
+    /// Keeps `r` in memory and appends it to the log (compacting first,
+    /// from memory, if the log has grown too long).
+    fn append(&mut self, r: Record) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(&r).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        if let Some(f) = &mut self.file {
-            f.write_all(&line)?;
-            self.lines += 1;
-            self.dirty = true;
-        }
+        self.apply(r);
+        self.pending.push_back(line);
+        self.write_pending()?;
         let kept: usize = self.runs.values().map(|r| r.len() * 2).sum();
         if self.lines > 2 * kept.max(1000) {
             self.compact()?;
         }
         Ok(())
+    }
+
+    /// Writes the records waiting, in order, each whole or not at all.
+    fn write_pending(&mut self) -> std::io::Result<()> {
+        if self.file.is_none() && !self.pending.is_empty() {
+            self.reopen()?;
+        }
+        let Some(f) = &mut self.file else {
+            return Ok(());
+        };
+        while let Some(line) = self.pending.front() {
+            let written = f.write(line);
+            if !matches!(written, Ok(n) if n == line.len()) {
+                // Never leave part of a record: the next one would be
+                // glued to it and the file read as damaged.
+                let cut = f.set_len(self.len);
+                return Err(match (written, cut) {
+                    (Err(e), _) | (Ok(_), Err(e)) => e,
+                    (Ok(_), Ok(())) => std::io::Error::from(std::io::ErrorKind::StorageFull),
+                });
+            }
+            self.len += line.len() as u64;
+            self.lines += 1;
+            self.dirty = true;
+            self.pending.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Records not yet on disk.
+    pub fn unwritten(&self) -> usize {
+        self.pending.len()
     }
 
     /// Records that a run started.
@@ -257,9 +379,7 @@ impl Store {
             t: run.start_usec,
             pid: run.pid,
         };
-        let res = self.append(&r);
-        self.apply(r);
-        res
+        self.append(r)
     }
 
     /// Records how a run ended.
@@ -272,13 +392,14 @@ impl Store {
             status: end.exit_status.clone(),
             reason: end.reason.clone(),
         };
-        let res = self.append(&r);
-        self.apply(r);
-        res
+        self.append(r)
     }
 
     /// Flushes what was written to disk (once per event-loop turn).
     pub fn sync(&mut self) -> std::io::Result<()> {
+        if !self.pending.is_empty() {
+            self.write_pending()?;
+        }
         if self.dirty {
             self.dirty = false;
             if let Some(f) = &self.file {
@@ -305,8 +426,22 @@ impl Store {
 
     /// Rewrites the log with only what is kept.
     fn compact(&mut self) -> std::io::Result<()> {
-        let tmp = self.path.with_extension("jsonl.tmp");
-        let mut out = std::io::BufWriter::new(File::create(&tmp)?);
+        let tmp = self.tmp_path();
+        let res = self.write_compacted(&tmp);
+        if res.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        res
+    }
+
+    fn write_compacted(&mut self, tmp: &Path) -> std::io::Result<()> {
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(tmp)?;
+        let mut out = std::io::BufWriter::new(f);
         let mut lines = 0;
         for (job, runs) in &self.runs {
             for run in runs {
@@ -339,15 +474,15 @@ impl Store {
             .into_inner()
             .map_err(std::io::IntoInnerError::into_error)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, &self.path)?;
+        std::fs::rename(tmp, &self.path)?;
+        // From here the old file is gone: never append to it again.
+        self.lines = lines;
+        self.dirty = false;
+        self.pending.clear();
+        self.reopen()?;
         if let Some(dir) = self.path.parent() {
             File::open(dir)?.sync_all()?;
         }
-        self.lines = lines;
-        if self.file.is_some() {
-            self.file = Some(OpenOptions::new().append(true).open(&self.path)?);
-        }
-        self.dirty = false;
         Ok(())
     }
 }

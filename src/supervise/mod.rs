@@ -10,6 +10,7 @@
 //! Everything runs on the daemon's one thread: `spawn` (which waits for the
 //! exec to succeed) and `reap` never interleave.
 
+pub mod hygiene;
 pub mod scope;
 
 use std::os::fd::OwnedFd;
@@ -75,25 +76,40 @@ pub fn spawn(
         )),
         None => None,
     };
+    // Only when there is something to do in the child: without a pre-exec
+    // step the standard library can use posix_spawn, which reports a file
+    // that is not a program as an exec failure (`start-failed`); the fork
+    // path's execvp would hand it to /bin/sh instead (exit 127).
+    let nofile = hygiene::job_nofile();
+    let needs_pre_exec = procs.is_some() || nofile.is_some();
     let command = |exe: &std::ffi::OsStr| {
         let mut cmd = Command::new(exe);
-        if let Some(procs) = &procs {
-            let procs = std::sync::Arc::clone(procs);
+        let procs = procs.clone();
+        if needs_pre_exec {
             #[allow(unsafe_code)]
             // SAFETY: the closure runs in the forked child before exec. It
-            // makes one write(2) on a descriptor opened before the fork
-            // (async-signal-safe, no allocation, no lock) and turns a
-            // failure into an `io::Error` from the raw errno, which does
-            // not allocate either. Writing "0" to `cgroup.procs` moves the
-            // calling process, so the job starts inside its cgroup and
-            // nothing it forks can be outside.
+            // makes at most two system calls — write(2) on a descriptor
+            // opened before the fork, and setrlimit(2) with a value copied
+            // in — both async-signal-safe, with no allocation and no lock;
+            // a failure becomes an `io::Error` from the raw errno, which
+            // does not allocate either. Writing "0" to `cgroup.procs`
+            // moves the calling process, so the job starts inside its
+            // cgroup and nothing it forks can be outside.
             unsafe {
                 cmd.pre_exec(move || {
-                    rustix::io::write(&*procs, b"0")
-                        .map(drop)
-                        .map_err(std::io::Error::from)
+                    if let Some(procs) = &procs {
+                        rustix::io::write(&**procs, b"0").map_err(std::io::Error::from)?;
+                    }
+                    if let Some(limit) = nofile {
+                        let _ =
+                            rustix::process::setrlimit(rustix::process::Resource::Nofile, limit);
+                    }
+                    Ok(())
                 });
             }
+        }
+        for var in hygiene::MANAGER_ENV {
+            cmd.env_remove(var);
         }
         cmd.arg0(program)
             .args(args)
@@ -106,6 +122,10 @@ pub fn spawn(
             .process_group(0);
         cmd
     };
+    if needs_pre_exec {
+        let exe = resolved.map_or_else(|| job.working_directory.join(program), Path::to_path_buf);
+        not_a_program(&exe).map_or(Ok(()), Err)?;
+    }
     let spawned = match resolved {
         Some(exe) => match command(exe.as_os_str()).spawn() {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => command(program.as_ref()).spawn(),
@@ -125,6 +145,28 @@ pub fn spawn(
         pid,
         stdout: stdout.into(),
         stderr: stderr.into(),
+    })
+}
+
+/// The fork path's execvp hands a file the kernel will not run (ENOEXEC)
+/// to /bin/sh; posix_spawn reports it. Where jobd needs the fork path, it
+/// looks at the file first, as the kernel would, and reports the same
+/// (`None`: a `#!` script, an ELF file, or nothing readable there — exec
+/// will say why).
+fn not_a_program(exe: &Path) -> Option<String> {
+    use std::io::Read as _;
+    let mut head = [0u8; 4];
+    let mut f = std::fs::File::open(exe).ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
+    let n = f.read(&mut head).ok()?;
+    let ok = head[..n].starts_with(b"#!") || head[..n] == *b"\x7fELF";
+    (!ok).then(|| {
+        format!(
+            "cannot execute {}: Exec format error (os error 8)",
+            exe.display()
+        )
     })
 }
 

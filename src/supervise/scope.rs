@@ -6,7 +6,7 @@
 //!   `trusted.delegate`/`user.delegate` xattr and hands it to the user).
 //!   jobd moves itself into `<subtree>/daemon` (the "no internal
 //!   processes" rule), enables the memory and pids controllers for the
-//!   subtree where it can, and starts each job in `<subtree>/<name>.job`.
+//!   subtree where it can, and starts each run in `<subtree>/<name>.<invocation>.job`.
 //!   Nothing escapes a cgroup: membership is `cgroup.procs`, the end is
 //!   `cgroup.kill`, memory is `memory.current`, CPU is `cpu.stat`.
 //! - **process groups plus subreaping** otherwise. A run is its process
@@ -23,6 +23,7 @@
 //! subreaper), so SIGCHLD is the one event after which to look again.
 
 use std::io;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use rustix::process::{Pid, Signal};
@@ -68,12 +69,15 @@ impl Containment {
         }
     }
 
-    /// The cgroup a run of job `name` goes into, created if needed.
-    pub fn prepare(&self, name: &str) -> io::Result<Option<PathBuf>> {
+    /// The cgroup run `invocation` of job `name` goes into, created if
+    /// needed: one per run, so a run still stopping (a job removed and
+    /// re-added, a restart) never shares `cgroup.kill` with the next.
+    pub fn prepare(&self, name: &str, invocation: &str) -> io::Result<Option<PathBuf>> {
         let Containment::Cgroup(base) = self else {
             return Ok(None);
         };
-        let dir = base.join(format!("{name}.job"));
+        let short = invocation.get(..12).unwrap_or(invocation);
+        let dir = base.join(format!("{name}.{short}.job"));
         match std::fs::create_dir(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -143,12 +147,24 @@ fn take_over(dir: &Path) -> io::Result<()> {
 }
 
 /// The processes of one run.
-#[derive(Clone, Debug)]
+///
+/// Never signals a stranger. A number is only ever signalled while it is
+/// proven to be the run's: the main process through a pidfd opened while
+/// it was the daemon's unreaped child; its process group with `kill(-pgid)`
+/// only until the main process is reaped (until then that number, so that
+/// group, cannot be handed to anyone else); every other process through a
+/// pidfd opened first and checked after (its parent is the daemon or a
+/// process of the run), so the pidfd holds exactly the process checked.
+#[derive(Debug)]
 pub struct Scope {
     /// The main process's pid, which is also the run's process group.
     pub pgid: u32,
     pub invocation: String,
     pub cgroup: Option<PathBuf>,
+    /// The main process, pinned (`None` where the kernel has no pidfds).
+    main: Option<OwnedFd>,
+    /// The main process has been reaped: its number may be anyone's now.
+    reaped: bool,
 }
 
 /// One process as /proc shows it.
@@ -164,22 +180,43 @@ pub struct Proc {
 }
 
 impl Scope {
+    /// The scope of a run whose main process `pid` was just started (and
+    /// not yet reaped: this is when its pidfd is safe to open).
+    pub fn new(pid: u32, invocation: &str, cgroup: Option<PathBuf>) -> Scope {
+        let main = self::pid(pid).and_then(|p| {
+            rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
+        });
+        Scope {
+            pgid: pid,
+            invocation: invocation.to_owned(),
+            cgroup,
+            main,
+            reaped: false,
+        }
+    }
+
+    /// The daemon reaped the main process.
+    pub fn main_reaped(&mut self) {
+        self.reaped = true;
+        self.main = None;
+    }
+
     /// Every process of the run now, the main process first if alive.
     /// `known_main`: pids that are some run's main process (never an
     /// orphan of this one).
     pub fn pids(&self, known_main: &dyn Fn(u32) -> bool) -> Vec<u32> {
         if let Some(dir) = &self.cgroup {
-            let mut out = read_pids(&dir.join("cgroup.procs"));
+            let mut out = read_pids(&dir.join("cgroup.procs")).unwrap_or_default();
             if let Some(k) = out.iter().position(|&p| p == self.pgid) {
                 out.swap(0, k);
             }
             return out;
         }
         let mut roots = Vec::new();
-        if stat(self.pgid).is_some() {
+        if !self.reaped && stat(self.pgid).is_some() {
             roots.push(self.pgid);
         }
-        for child in children(std::process::id()) {
+        for child in children(std::process::id()).unwrap_or_default() {
             if child == self.pgid || known_main(child) {
                 continue;
             }
@@ -196,7 +233,7 @@ impl Scope {
                 continue;
             }
             out.push(pid);
-            let mut kids = children(pid);
+            let mut kids = children(pid).unwrap_or_default();
             kids.reverse();
             stack.extend(kids);
         }
@@ -204,24 +241,27 @@ impl Scope {
     }
 
     /// Whether anything of the run is left, unreaped zombies included:
-    /// a run is over only once the daemon has reaped all of it.
+    /// a run is over only once the daemon has reaped all of it. What
+    /// cannot be read (no descriptors left, /proc hidden) counts as left:
+    /// a run is never declared over on a guess.
     pub fn alive(&self, known_main: &dyn Fn(u32) -> bool) -> bool {
-        let own = std::process::id();
-        if children(own)
-            .into_iter()
-            .any(|c| !known_main(c) && self.claims(c))
-        {
+        let Ok(kids) = children(std::process::id()) else {
+            return true;
+        };
+        if kids.into_iter().any(|c| !known_main(c) && self.claims(c)) {
             return true;
         }
         if let Some(dir) = &self.cgroup {
             return match std::fs::read_to_string(dir.join("cgroup.events")) {
                 Ok(ev) => ev.lines().any(|l| l == "populated 1"),
-                Err(_) => !read_pids(&dir.join("cgroup.procs")).is_empty(),
+                Err(_) => read_pids(&dir.join("cgroup.procs")).is_none_or(|p| !p.is_empty()),
             };
         }
-        // The orphans were just looked at; what `pids` would add is the
-        // main process (alive, or a zombie not yet reaped).
-        group_alive(self.pgid) || stat(self.pgid).is_some()
+        // The orphans were just looked at. Once the main process is
+        // reaped, every process left of the run is one of them or below
+        // one (the daemon is the subreaper); before, the group and the
+        // main process are the run's for sure.
+        !self.reaped && (group_alive(self.pgid) || stat(self.pgid).is_some())
     }
 
     /// Whether the daemon's child `pid` (not a main process) may be this
@@ -248,13 +288,29 @@ impl Scope {
         }
     }
 
-    /// Sends `signo` to the run's process group and to each of its
-    /// processes outside that group.
+    /// Sends `signo` to the run's process group (while that is provably
+    /// the run's) and to each of its processes outside it.
     pub fn signal(&self, signo: i32, known_main: &dyn Fn(u32) -> bool) {
-        signal_group(self.pgid, signo);
-        for pid in self.pids(known_main) {
-            if stat(pid).is_some_and(|p| p.pgid != self.pgid) {
-                signal_pid(pid, signo);
+        let Some(sig) = Signal::from_named_raw(signo) else {
+            return;
+        };
+        let grouped = !self.reaped && signal_group(self.pgid, signo);
+        // The main process, if the group signal did not reach it (it left
+        // the group).
+        let main_in_group = grouped && stat(self.pgid).is_some_and(|s| s.pgid == self.pgid);
+        if let Some(main) = &self.main
+            && !main_in_group
+        {
+            let _ = rustix::process::pidfd_send_signal(main, sig);
+        }
+        let members = self.pids(known_main);
+        for &p in &members {
+            if p == self.pgid && !self.reaped {
+                continue;
+            }
+            let in_group = grouped && stat(p).is_some_and(|s| s.pgid == self.pgid);
+            if !in_group {
+                signal_checked(p, sig, &members);
             }
         }
     }
@@ -312,26 +368,49 @@ impl Scope {
     }
 }
 
-fn read_pids(path: &Path) -> Vec<u32> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|s| s.parse().ok())
-        .collect()
+fn read_pids(path: &Path) -> Option<Vec<u32>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(
+        text.split_whitespace()
+            .filter_map(|s| s.parse().ok())
+            .collect(),
+    )
 }
 
-/// A process's children, over all its threads.
-pub fn children(pid: u32) -> Vec<u32> {
+/// A process's children, over all its threads; an error if they cannot be
+/// read (a process that is gone has none).
+pub fn children(pid: u32) -> io::Result<Vec<u32>> {
     let mut out = Vec::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return out;
+    let tasks = match std::fs::read_dir(format!("/proc/{pid}/task")) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
     };
-    for task in tasks.flatten() {
-        if let Ok(c) = std::fs::read_to_string(task.path().join("children")) {
-            out.extend(c.split_whitespace().filter_map(|s| s.parse::<u32>().ok()));
+    for task in tasks {
+        match std::fs::read_to_string(task?.path().join("children")) {
+            Ok(c) => out.extend(c.split_whitespace().filter_map(|s| s.parse::<u32>().ok())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
         }
     }
-    out
+    Ok(out)
+}
+
+/// Signals `raw` through a pidfd, if — checked after the pidfd pinned it —
+/// its parent is the daemon or one of `run` (the processes the run was
+/// just seen to have): a number that was reused in between belongs to a
+/// process whose parent is neither, and is left alone.
+fn signal_checked(raw: u32, sig: Signal, run: &[u32]) {
+    let Some(p) = pid(raw) else {
+        return;
+    };
+    let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) else {
+        return;
+    };
+    let own = std::process::id();
+    if stat(raw).is_some_and(|s| s.ppid == own || run.contains(&s.ppid)) {
+        let _ = rustix::process::pidfd_send_signal(&fd, sig);
+    }
 }
 
 /// `/proc/PID/stat` and `statm`, or `None` if the process is gone.
@@ -375,13 +454,6 @@ pub fn signal_group(pgid: u32, signo: i32) -> bool {
         return false;
     };
     rustix::process::kill_process_group(p, sig).is_ok()
-}
-
-fn signal_pid(raw: u32, signo: i32) -> bool {
-    let (Some(p), Some(sig)) = (pid(raw), Signal::from_named_raw(signo)) else {
-        return false;
-    };
-    rustix::process::kill_process(p, sig).is_ok()
 }
 
 /// Whether any process of group `pgid` is left.

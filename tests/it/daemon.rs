@@ -316,7 +316,7 @@ fn a_second_daemon_on_the_same_socket_refuses_to_start() {
     let err = stderr(&out);
     assert!(
         err.contains(&format!(
-            "another jobd daemon (pid {}) is already running on",
+            "another jobd daemon (pid {}) is already using the state directory",
             d.pid()
         )),
         "{err}"

@@ -398,7 +398,26 @@ fn cgroup_status_names_the_cgroup_and_reads_its_figures() {
     // After `up` both processes exist: the background sleep and the shell
     // (soon the second sleep).
     d.wait_for("]: up");
-    let dir = cg.dir.join("w.job");
+    // One cgroup per run: `w.<first 12 hex digits of the invocation>.job`.
+    let inv = d.status("w")["invocation"].as_str().map(str::to_owned);
+    let dir = std::fs::read_dir(&cg.dir)
+        .expect("the subtree")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                n.starts_with("w.") && n.ends_with(".job")
+            })
+        })
+        .expect("the run's cgroup");
+    if let Some(inv) = inv {
+        assert!(
+            dir.to_string_lossy().contains(&inv[..12]),
+            "{}",
+            dir.display()
+        );
+    }
     let procs = std::fs::read_to_string(dir.join("cgroup.procs")).expect("the run's cgroup");
     assert_eq!(procs.lines().count(), 2, "{procs}");
     let text = d.ok(&["status", "w"]);

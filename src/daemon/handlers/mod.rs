@@ -15,6 +15,8 @@ use crate::ipc::{ErrorCode, Reply, Request};
 impl Daemon {
     pub(super) fn handle(&mut self, inc: Incoming) {
         let Incoming { req, reply } = inc;
+        // Waiters whose client hung up: their connection is gone already.
+        self.clients.retain(|_, tx| !tx.is_closed());
         let id = match req.job().map(|name| self.job_id(name)).transpose() {
             Ok(id) => id,
             Err(unknown) => {

@@ -103,7 +103,7 @@ impl Daemon {
             restart_usec: life.restart_at().map(|t| self.wall_of(t, now)),
             start_limit_hit: life.start_limit_hit(),
             logs: self.log.describe(),
-            log_dropped: self.log.dropped(),
+            log_to_file: slot.to_file.load(std::sync::atomic::Ordering::Relaxed),
             now_usec: now,
             run_start_usec: run.map(|r| r.start_usec),
             run_trigger: run.map(|r| r.trigger),
@@ -125,17 +125,17 @@ impl Daemon {
     pub(super) fn log_source(&self, id: JobId) -> LogSource {
         let life = &self.jobs[&id].life;
         let name = life.name();
-        let (kind, files, current_file) = match &self.log.sink {
-            journal::Sink::Journal(_) => (LogKind::Journal, Vec::new(), None),
-            journal::Sink::Files(f) => (
-                LogKind::Files,
-                journal::files::files_of(&f.dir, name)
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect(),
-                Some(f.dir.join(format!("{name}.log")).display().to_string()),
-            ),
+        // With a journal, the file holds the lines journald would not take.
+        let kind = match &self.log.sink {
+            journal::Sink::Journal(_) => LogKind::Journal,
+            journal::Sink::Files(_) => LogKind::Files,
         };
+        let dir = &self.log.files.dir;
+        let files = journal::files::files_of(dir, name)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let current_file = Some(dir.join(format!("{name}.log")).display().to_string());
         LogSource {
             kind,
             namespace: self.log.namespace.clone(),
