@@ -353,3 +353,30 @@ fn crontab_from_stdin() {
     let c = checked(d.path(), &String::from_utf8_lossy(&out.stdout));
     assert_eq!(c.jobs.len(), 1);
 }
+
+#[test]
+fn a_oneshots_start_timeout_is_its_run_time_limit() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(
+        d.path(),
+        "backup.service",
+        "[Service]\nType=oneshot\nExecStart=/bin/true\nTimeoutStartSec=30min\n",
+    );
+    write(
+        d.path(),
+        "watch.service",
+        "[Service]\nExecStart=/bin/true\nRuntimeMaxSec=2h\nTimeoutStartSec=10s\n",
+    );
+    write(
+        d.path(),
+        "both.service",
+        "[Service]\nType=oneshot\nExecStart=/bin/true\nRuntimeMaxSec=5min\n",
+    );
+    let (yaml, warn) = import(d.path(), &["systemd", &d.path().display().to_string()]);
+    let c = checked(d.path(), &yaml);
+    let minutes = |m: u64| Some(std::time::Duration::from_secs(m * 60));
+    assert_eq!(job(&c, "backup").timeout, minutes(30), "{yaml}");
+    assert_eq!(job(&c, "watch").timeout, minutes(120), "{yaml}");
+    assert_eq!(job(&c, "both").timeout, minutes(5), "{yaml}");
+    assert!(!warn.contains("TimeoutStartSec"), "{warn}");
+}

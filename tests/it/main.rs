@@ -16,3 +16,4 @@ mod import;
 mod journal;
 mod lifecycle;
 mod supervise;
+mod unbreakable;

@@ -53,6 +53,25 @@ impl Daemon {
         Daemon::start_with(dir, Some(cgroup), &[])
     }
 
+    /// Writes `config` and starts `jobd daemon` under the command `wrap`.
+    pub fn start_wrapped(
+        config: &str,
+        wrap: &[std::ffi::OsString],
+        env: &[(&str, &str)],
+    ) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("jobd.yaml"), config).expect("write config");
+        let (child, lines, notify) = spawn_wrapped(dir.path(), wrap, env)
+            .unwrap_or_else(|log| panic!("daemon did not start:\n{log}"));
+        Daemon {
+            dir,
+            child: Some(child),
+            lines,
+            notify,
+            log: Vec::new(),
+        }
+    }
+
     fn start_with(dir: tempfile::TempDir, cgroup: Option<&Path>, env: &[(&str, &str)]) -> Daemon {
         let (child, lines, notify) = spawn_with(dir.path(), cgroup, env)
             .unwrap_or_else(|log| panic!("daemon did not start:\n{log}"));
@@ -245,6 +264,27 @@ pub fn spawn_with(
     cgroup: Option<&Path>,
     env: &[(&str, &str)],
 ) -> Result<(Child, mpsc::Receiver<String>, UnixDatagram), String> {
+    // `sh` joins the cgroup, then becomes jobd: the daemon is in it from
+    // its first instruction.
+    let wrap: Vec<std::ffi::OsString> = match cgroup {
+        Some(cg) => vec![
+            "sh".into(),
+            "-c".into(),
+            "echo $$ > \"$0/cgroup.procs\" && exec \"$@\"".into(),
+            cg.into(),
+        ],
+        None => Vec::new(),
+    };
+    spawn_wrapped(dir, &wrap, env)
+}
+
+/// Like [`spawn_with`], with `jobd daemon …` run as the last arguments of
+/// the command `wrap` (e.g. `unshare …`, or `sh -c '…; exec "$@"' sh`).
+pub fn spawn_wrapped(
+    dir: &Path,
+    wrap: &[std::ffi::OsString],
+    env: &[(&str, &str)],
+) -> Result<(Child, mpsc::Receiver<String>, UnixDatagram), String> {
     let notify_path = dir.join(format!("notify-{}", std::process::id()));
     let _ = std::fs::remove_file(&notify_path);
     let notify = UnixDatagram::bind(&notify_path).expect("bind notify socket");
@@ -253,18 +293,11 @@ pub fn spawn_with(
         .expect("timeout");
     let mut cmd = cli(dir);
     cmd.envs(env.iter().copied());
-    if let Some(cg) = cgroup {
-        // `sh` joins the cgroup, then becomes jobd: the daemon is in it
-        // from its first instruction.
+    if let Some((first, rest)) = wrap.split_first() {
         let jobd = cmd.get_program().to_owned();
         let args: Vec<_> = cmd.get_args().map(ToOwned::to_owned).collect();
-        let mut wrapped = Command::new("sh");
-        wrapped
-            .arg("-c")
-            .arg("echo $$ > \"$0/cgroup.procs\" && exec \"$@\"")
-            .arg(cg)
-            .arg(jobd)
-            .args(args);
+        let mut wrapped = Command::new(first);
+        wrapped.args(rest).arg(jobd).args(args);
         for (k, v) in cmd.get_envs() {
             match v {
                 Some(v) => wrapped.env(k, v),
@@ -312,6 +345,8 @@ pub fn send(pid: u32, sig: &str) {
         "KILL" => Signal::KILL,
         "HUP" => Signal::HUP,
         "INT" => Signal::INT,
+        "STOP" => Signal::STOP,
+        "CONT" => Signal::CONT,
         other => panic!("no such signal in tests: {other}"),
     };
     let pid = Pid::from_raw(i32::try_from(pid).expect("pid")).expect("nonzero pid");

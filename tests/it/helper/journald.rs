@@ -25,6 +25,12 @@ impl Journald {
     /// A fresh journald, or `None` (with the reason printed) where this
     /// machine cannot run one.
     pub fn start(test: &str) -> Option<Journald> {
+        Journald::start_with(test, "RateLimitBurst=0\n")
+    }
+
+    /// A fresh journald with these `[Journal]` settings (and volatile
+    /// storage).
+    pub fn start_with(test: &str, settings: &str) -> Option<Journald> {
         let why = if !rustix::process::geteuid().is_root() {
             Some("not root")
         } else if !std::path::Path::new(JOURNALD).exists() {
@@ -47,7 +53,7 @@ impl Journald {
         );
         std::fs::write(
             format!("/etc/systemd/journald@{ns}.conf"),
-            "[Journal]\nStorage=volatile\nRateLimitBurst=0\nRuntimeMaxUse=1G\n",
+            format!("[Journal]\nStorage=volatile\nRuntimeMaxUse=1G\n{settings}"),
         )
         .expect("write journald config");
         let mut j = Journald { ns, child: None };
@@ -72,6 +78,11 @@ impl Journald {
             assert!(Instant::now() < deadline, "journald did not start");
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// journald's pid (to stop and continue it).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
     }
 
     pub fn socket(&self) -> PathBuf {
