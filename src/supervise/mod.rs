@@ -84,29 +84,8 @@ pub fn spawn(
     let needs_pre_exec = procs.is_some() || nofile.is_some();
     let command = |exe: &std::ffi::OsStr| {
         let mut cmd = Command::new(exe);
-        let procs = procs.clone();
         if needs_pre_exec {
-            #[allow(unsafe_code)]
-            // SAFETY: the closure runs in the forked child before exec. It
-            // makes at most two system calls — write(2) on a descriptor
-            // opened before the fork, and setrlimit(2) with a value copied
-            // in — both async-signal-safe, with no allocation and no lock;
-            // a failure becomes an `io::Error` from the raw errno, which
-            // does not allocate either. Writing "0" to `cgroup.procs`
-            // moves the calling process, so the job starts inside its
-            // cgroup and nothing it forks can be outside.
-            unsafe {
-                cmd.pre_exec(move || {
-                    if let Some(procs) = &procs {
-                        rustix::io::write(&**procs, b"0").map_err(std::io::Error::from)?;
-                    }
-                    if let Some(limit) = nofile {
-                        let _ =
-                            rustix::process::setrlimit(rustix::process::Resource::Nofile, limit);
-                    }
-                    Ok(())
-                });
-            }
+            in_child(&mut cmd, procs.clone(), nofile);
         }
         for var in hygiene::MANAGER_ENV {
             cmd.env_remove(var);
@@ -146,6 +125,35 @@ pub fn spawn(
         stdout: stdout.into(),
         stderr: stderr.into(),
     })
+}
+
+/// What the child does between fork and exec: join the run's cgroup
+/// (`procs`, its `cgroup.procs` opened before the fork) and take back the
+/// descriptor limit the daemon was started with.
+fn in_child(
+    cmd: &mut Command,
+    procs: Option<std::sync::Arc<std::fs::File>>,
+    nofile: Option<rustix::process::Rlimit>,
+) {
+    #[allow(unsafe_code)]
+    // SAFETY: the closure runs in the forked child before exec. It makes
+    // at most two system calls — write(2) on a descriptor opened before
+    // the fork, and setrlimit(2) with a value copied in — both
+    // async-signal-safe, with no allocation and no lock; a failure becomes
+    // an `io::Error` from the raw errno, which does not allocate either.
+    // Writing "0" to `cgroup.procs` moves the calling process, so the job
+    // starts inside its cgroup and nothing it forks can be outside.
+    unsafe {
+        cmd.pre_exec(move || {
+            if let Some(procs) = &procs {
+                rustix::io::write(&**procs, b"0").map_err(std::io::Error::from)?;
+            }
+            if let Some(limit) = nofile {
+                let _ = rustix::process::setrlimit(rustix::process::Resource::Nofile, limit);
+            }
+            Ok(())
+        });
+    }
 }
 
 /// The fork path's execvp hands a file the kernel will not run (ENOEXEC)
