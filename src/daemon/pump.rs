@@ -53,7 +53,7 @@ impl Daemon {
                 match (&n, &slot.io) {
                     // After the run's last output line.
                     (Notice::Finished { .. }, Some(io)) => io.output.after_output(event),
-                    _ => self.log.emit(&event),
+                    _ => self.log.emit(event),
                 }
             }
             Action::Answer {

@@ -48,7 +48,7 @@ impl FileLogs {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         Arc::clone(files.entry(name.to_owned()).or_insert_with(|| {
             Arc::new(Mutex::new(JobFile {
-                path: self.dir.join(format!("{name}.log")),
+                path: current(&self.dir, name),
                 file: None,
                 size: 0,
                 max: self.max,
@@ -178,9 +178,14 @@ pub fn parse(line: &[u8]) -> Option<Entry> {
     })
 }
 
+/// The file job `name`'s lines go to now, in `dir`.
+pub fn current(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.log"))
+}
+
 /// Job `name`'s files in `dir`, oldest first.
 pub fn files_of(dir: &Path, name: &str) -> Vec<PathBuf> {
-    let base = dir.join(format!("{name}.log"));
+    let base = current(dir, name);
     let mut rotated: Vec<(u32, PathBuf)> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()

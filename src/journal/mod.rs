@@ -92,7 +92,7 @@ pub type Tail = Arc<Mutex<VecDeque<String>>>;
 /// One entry of the daemon's own: a lifecycle notice about a job (with
 /// its `JOBD_JOB`, `JOBD_INVOCATION`, `MESSAGE_ID` and `JOBD_*` fields), or
 /// a line about the daemon itself (`job` `None`).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Entry {
     pub message_id: Option<&'static str>,
     pub level: Level,
@@ -164,10 +164,10 @@ impl Log {
     }
 
     /// Logs a lifecycle notice: the stderr line and the structured entry.
-    pub fn emit(&self, e: &Entry) {
+    pub fn emit(&self, e: Entry) {
         let m = &e.message;
         line(e.level, true, format_args!("{m}"));
-        self.send(e.clone());
+        self.send(e);
     }
 
     /// The daemon's own entries: to journald in order (never blocks: the
@@ -211,12 +211,7 @@ impl Log {
                 Sink::Files(_) => RunSink::File(Arc::clone(&spill)),
             },
             spill,
-            spill_path: self
-                .files
-                .dir
-                .join(format!("{job}.log"))
-                .display()
-                .to_string(),
+            spill_path: files::current(&self.files.dir, job).display().to_string(),
             to_file,
             unreported: Mutex::new((0, "")),
             mirror: self.mirror,

@@ -152,7 +152,7 @@ impl RunOutput {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if open.0 == 0 {
             drop(open);
-            self.log.emit(&e);
+            self.log.emit(e);
         } else {
             open.1 = Some(e);
         }
@@ -175,7 +175,7 @@ impl RunOutput {
             self.report_to_file();
         }
         if let Some(e) = pending {
-            self.log.emit(&e);
+            self.log.emit(e);
         }
     }
 
@@ -192,7 +192,7 @@ impl RunOutput {
         if n == 0 {
             return;
         }
-        self.log.emit(&Entry {
+        self.log.emit(Entry {
             message_id: Some(message_id::TO_FILE),
             level: Level::Warn,
             job: Some(self.job.clone()),
@@ -216,11 +216,17 @@ impl RunOutput {
         let line = |k: usize| &arena[if k == 0 { 0 } else { ends[k - 1] }..ends[k]];
         match &self.sink {
             RunSink::Journal(sock) => {
-                // All of this chunk's entries back to back, sent many per
-                // system call.
+                // What journald's rate limit allows is encoded: all of it
+                // back to back, sent many per system call.
+                let granted = self
+                    .log
+                    .budget
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take(ends.len(), Instant::now());
                 entry.clear();
-                let mut bounds = Vec::with_capacity(ends.len());
-                for k in 0..ends.len() {
+                let mut bounds = Vec::with_capacity(granted);
+                for k in 0..granted {
                     let (prio, msg) = encode::priority(line(k), 6);
                     let start = entry.len();
                     entry.extend_from_slice(&self.headers[stream as usize]);
@@ -230,16 +236,7 @@ impl RunOutput {
                     encode::field(entry, "MESSAGE", msg);
                     bounds.push((start, entry.len()));
                 }
-                let granted = self
-                    .log
-                    .budget
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .take(ends.len(), Instant::now());
-                let entries: Vec<&[u8]> = bounds[..granted]
-                    .iter()
-                    .map(|&(a, b)| &entry[a..b])
-                    .collect();
+                let entries: Vec<&[u8]> = bounds.iter().map(|&(a, b)| &entry[a..b]).collect();
                 let sent = sock.send_many(&entries).await;
                 if sent < ends.len() {
                     let why = if sent < granted {
@@ -247,7 +244,7 @@ impl RunOutput {
                     } else {
                         "journald's rate limit"
                     };
-                    self.to_file(stream, sent..ends.len(), &line, why);
+                    self.send_to_file(stream, sent..ends.len(), &line, why);
                 } else if sent > 0 {
                     self.report_to_file();
                 }
@@ -256,10 +253,11 @@ impl RunOutput {
         }
         self.keep_tail(ends.len(), line);
         if self.mirror {
+            let prefix = format!("{}[{}]: ", self.job, self.pid);
+            let mut m = Vec::new();
             for k in 0..ends.len() {
-                let mut m = Vec::new();
-                m.extend_from_slice(self.job.as_bytes());
-                m.extend_from_slice(format!("[{}]: ", self.pid).as_bytes());
+                m.clear();
+                m.extend_from_slice(prefix.as_bytes());
                 m.extend_from_slice(encode::priority(line(k), 6).1);
                 stderr::write_line(&m);
             }
@@ -297,7 +295,7 @@ impl RunOutput {
     }
 
     /// Lines `range` go to the job's file instead of the journal.
-    fn to_file<'a>(
+    fn send_to_file<'a>(
         &self,
         stream: Stream,
         range: std::ops::Range<usize>,

@@ -63,7 +63,7 @@ impl JournalSocket {
     }
 
     /// Whether journald is taking nothing at the moment.
-    pub fn stalled(&self) -> bool {
+    fn stalled(&self) -> bool {
         self.stalled.load(Ordering::Relaxed)
     }
 

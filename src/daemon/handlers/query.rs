@@ -135,7 +135,7 @@ impl Daemon {
             .iter()
             .map(|p| p.display().to_string())
             .collect();
-        let current_file = Some(dir.join(format!("{name}.log")).display().to_string());
+        let current_file = Some(journal::files::current(dir, name).display().to_string());
         LogSource {
             kind,
             namespace: self.log.namespace.clone(),
