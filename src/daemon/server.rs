@@ -16,19 +16,18 @@
 //!   task and descriptor go at once, and the daemon forgets the waiter.
 
 use std::fs::File;
-use std::io::{Read as _, Seek as _, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rustix::fs::FlockOperation;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
 use crate::ipc::{self, ErrorCode, MAX_REQUEST, Reply, Request};
+use crate::state::LockError;
 
 /// How long a connection may sit without sending a request.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -84,30 +83,13 @@ pub fn bind(path: &Path) -> Result<Bound, String> {
             .map_err(|e| format!("cannot make {} private: {e}", dir.display()))?;
     }
     let lock_path = PathBuf::from(format!("{}.lock", path.display()));
-    let mut lock = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .map_err(|e| format!("cannot open lock file {}: {e}", lock_path.display()))?;
-    if rustix::fs::flock(&lock, FlockOperation::NonBlockingLockExclusive).is_err() {
-        let mut pid = String::new();
-        let _ = lock.read_to_string(&mut pid);
-        let pid = pid.trim();
-        return Err(format!(
-            "another jobd daemon{} is already running on {}; stop it first, or give this one its own --socket",
-            if pid.is_empty() {
-                String::new()
-            } else {
-                format!(" (pid {pid})")
-            },
+    let lock = crate::state::pid_lock(&lock_path).map_err(|e| match e {
+        LockError::Open(e) => format!("cannot open lock file {}: {e}", lock_path.display()),
+        LockError::Held(who) => format!(
+            "another jobd daemon{who} is already running on {}; stop it first, or give this one its own --socket",
             path.display()
-        ));
-    }
-    let _ = lock.set_len(0);
-    let _ = lock.rewind();
-    let _ = writeln!(lock, "{}", std::process::id());
+        ),
+    })?;
     // We hold the lock: a socket there is a dead daemon's. Anything else
     // at that path is not ours to delete.
     match std::fs::symlink_metadata(path) {

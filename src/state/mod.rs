@@ -111,42 +111,58 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
-/// Takes the state directory for this daemon: `DIR/lock`, held with
-/// `flock` for the daemon's life (the kernel lets go when it exits, however
-/// it exits; the file itself is never removed, so two daemons can never
-/// each hold a lock on a different file of that name). A second daemon on
-/// the same directory — on any socket — is refused, naming the first.
-pub fn lock(dir: &Path) -> Result<File, String> {
+/// Why a [`pid_lock`] could not be taken.
+pub enum LockError {
+    Open(std::io::Error),
+    /// Another process holds it: ` (pid N)` as it wrote there, or empty.
+    Held(String),
+}
+
+/// Takes the lock file `path` (created 0600): `flock`ed for the daemon's
+/// life (the kernel lets go when it exits, however it exits), with the
+/// daemon's pid inside for the next one to name. The file is never
+/// removed: removing it while held would let a second daemon lock a new
+/// file of the same name.
+pub fn pid_lock(path: &Path) -> Result<File, LockError> {
     use std::io::{Read as _, Seek as _};
-    private_dir(dir)
-        .map_err(|e| format!("cannot create state directory {}: {e}", dir.display()))?;
-    let path = dir.join("lock");
     let mut f = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .open(&path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        .open(path)
+        .map_err(LockError::Open)?;
     if rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
         let mut pid = String::new();
         let _ = f.read_to_string(&mut pid);
         let pid = pid.trim();
-        let who = if pid.is_empty() {
+        return Err(LockError::Held(if pid.is_empty() {
             String::new()
         } else {
             format!(" (pid {pid})")
-        };
-        return Err(format!(
-            "another jobd daemon{who} is already using the state directory {}; stop it first, or give this one its own --state-dir",
-            dir.display()
-        ));
+        }));
     }
     let _ = f.set_len(0);
     let _ = f.rewind();
     let _ = writeln!(f, "{}", std::process::id());
     Ok(f)
+}
+
+/// Takes the state directory for this daemon (`DIR/lock`, see
+/// [`pid_lock`]): a second daemon on the same directory — on any socket —
+/// is refused, naming the first.
+pub fn lock(dir: &Path) -> Result<File, String> {
+    private_dir(dir)
+        .map_err(|e| format!("cannot create state directory {}: {e}", dir.display()))?;
+    let path = dir.join("lock");
+    pid_lock(&path).map_err(|e| match e {
+        LockError::Open(e) => format!("cannot open {}: {e}", path.display()),
+        LockError::Held(who) => format!(
+            "another jobd daemon{who} is already using the state directory {}; stop it first, or give this one its own --state-dir",
+            dir.display()
+        ),
+    })
 }
 
 /// Opens `path` for appending, created 0600 (and made 0600 if it was not).
