@@ -196,12 +196,12 @@ fn import_service(path: &Path, timer: Option<&Unit>, out: &mut Imported) -> Resu
     if !import_exec(&svc, &mut job, w) {
         return Ok(());
     }
-    import_type(&svc, timer.is_some(), &mut job, w);
+    let oneshot = import_type(&svc, timer.is_some(), &mut job, w);
     if let Some(t) = timer {
         import_timer_keys(t, &mut job, w);
     }
     import_environment(&svc, &mut job, w);
-    import_service_keys(&svc, &mut job, w);
+    import_service_keys(&svc, oneshot, &mut job, w);
     out.jobs.push(job);
     Ok(())
 }
@@ -269,17 +269,21 @@ fn import_exec(svc: &Unit, job: &mut JobOut, w: &mut Vec<String>) -> bool {
     true
 }
 
-/// `Type=` → `type` (a timer's service is a oneshot).
-fn import_type(svc: &Unit, scheduled: bool, job: &mut JobOut, w: &mut Vec<String>) {
+/// `Type=` → `type` (a timer's service is a oneshot); whether it is one.
+fn import_type(svc: &Unit, scheduled: bool, job: &mut JobOut, w: &mut Vec<String>) -> bool {
     let kind = svc.last("Service", "Type").unwrap_or("simple");
     match (kind, scheduled) {
-        (_, true) | ("oneshot", false) => job.set("type", quote("oneshot")),
+        (_, true) | ("oneshot", false) => {
+            job.set("type", quote("oneshot"));
+            return true;
+        }
         ("simple" | "exec", false) => {}
         (other, false) => {
             let msg = format!("Type={other} has no jobd equivalent; imported as type: simple");
             warn(w, svc, 0, msg);
         }
     }
+    false
 }
 
 /// The timer's keys.
@@ -366,7 +370,7 @@ fn import_environment(svc: &Unit, job: &mut JobOut, w: &mut Vec<String>) {
 
 /// The service's other keys: directory, restart policy, stop, limits,
 /// `OnFailure=`.
-fn import_service_keys(svc: &Unit, job: &mut JobOut, w: &mut Vec<String>) {
+fn import_service_keys(svc: &Unit, oneshot: bool, job: &mut JobOut, w: &mut Vec<String>) {
     if let Some(dir) = svc.last("Service", "WorkingDirectory") {
         let line = svc
             .entries
@@ -399,10 +403,6 @@ fn import_service_keys(svc: &Unit, job: &mut JobOut, w: &mut Vec<String>) {
     // A oneshot's run is its start-up: `TimeoutStartSec=` is its run time
     // limit, as `RuntimeMaxSec=` is for any other service (for a simple
     // service, start-up is the fork, so it limits nothing jobd has).
-    let oneshot = job
-        .keys
-        .iter()
-        .any(|(k, v)| *k == "type" && v.contains("oneshot"));
     if oneshot && let Some(v) = svc.last("Service", "TimeoutStartSec") {
         job.set("timeout", quote(v));
     }
