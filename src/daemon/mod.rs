@@ -469,9 +469,10 @@ impl Daemon {
             if !left || Instant::now() > until {
                 break;
             }
+            // A child that died since the reap above has its SIGCHLD pending.
             tokio::select! {
                 _ = sigchld.recv() => {}
-                () = tokio::time::sleep(Duration::from_millis(20)) => {}
+                () = tokio::time::sleep_until(until.into()) => {}
             }
         }
         if let Err(e) = self.store.sync() {
