@@ -254,29 +254,16 @@ fn a_100_mb_flood_does_not_hold_up_another_jobs_lines() {
 
 #[test]
 fn a_full_state_directory_is_reported_and_survived() {
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("full_state_directory: skipped: needs root to mount a small tmpfs");
-        return;
-    }
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("state");
     std::fs::create_dir(&state).expect("mkdir");
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
-        .arg(&state)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        eprintln!("full_state_directory: skipped: cannot mount a tmpfs here");
-        return;
-    }
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(&self.0).status();
+    let _tmpfs = match crate::helper::tmpfs::Tmpfs::mount(&state, "256k") {
+        Ok(t) => t,
+        Err(why) => {
+            eprintln!("full_state_directory: skipped: {why}");
+            return;
         }
-    }
-    let _guard = Unmount(state.clone());
+    };
     std::fs::write(
         dir.path().join("jobd.yaml"),
         "jobs:\n  j:\n    exec: ['sh', '-c', 'echo hello']\n    type: oneshot\n",

@@ -45,6 +45,18 @@ fn within(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// `jobd daemon` in `dir` with its stderr a pipe the caller holds (no
+/// NOTIFY_SOCKET: the caller waits for the socket itself).
+fn raw_daemon(dir: &Path) -> std::process::Child {
+    cli(dir)
+        .arg("daemon")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn jobd daemon")
+}
+
 fn request(d: &Daemon, line: &str) -> UnixStream {
     let mut s = UnixStream::connect(d.socket()).expect("connect");
     s.write_all(line.as_bytes()).expect("write");
@@ -260,13 +272,7 @@ fn sighup_during_start_up_does_not_kill_the_daemon() {
         config.push_str(&format!("  j{k}: {{exec: ['true'], on_calendar: daily}}\n"));
     }
     std::fs::write(dir.path().join("jobd.yaml"), config).expect("config");
-    let mut child = cli(dir.path())
-        .arg("daemon")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = raw_daemon(dir.path());
     let pid = child.id();
     // From its first line (the process is set up by then) until it
     // listens, SIGHUP it every millisecond.
@@ -308,76 +314,73 @@ fn a_stderr_nobody_reads_or_closes_blocks_and_kills_nothing() {
 ",
     )
     .expect("config");
-    let mut child = cli(dir.path())
-        .arg("daemon")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = raw_daemon(dir.path());
     let pid = child.id();
     // The pipe is held, never read.
     let pipe = child.stderr.take().expect("stderr");
     let sock = dir.path().join("run/jobd.sock");
-    // One `list` request on the socket, timed from connect to reply.
+    // One `list` request on the socket, timed from connect to reply: the
+    // job's restart count, if answered.
     let list = || {
         let t0 = Instant::now();
-        let ok = UnixStream::connect(&sock).is_ok_and(|mut s| {
+        let restarts = UnixStream::connect(&sock).ok().and_then(|mut s| {
             let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
             let mut reply = String::new();
             s.write_all(b"{\"v\":1,\"req\":{\"cmd\":\"list\"}}\n")
-                .is_ok()
-                && BufReader::new(&s).read_line(&mut reply).is_ok()
-                && reply.contains("chatty")
+                .ok()?;
+            BufReader::new(&s).read_line(&mut reply).ok()?;
+            let v: serde_json::Value = serde_json::from_str(&reply).ok()?;
+            v["ok"][0]["restarts"].as_u64()
         });
-        (ok, t0.elapsed())
+        (restarts, t0.elapsed())
     };
-    assert!(within(Duration::from_secs(10), || list().0), "never served");
-    // By now the 64 KiB pipe is long full.
-    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        within(Duration::from_secs(10), || list().0.is_some()),
+        "never served"
+    );
+    // Wait for the pipe to be full (within a line of its 64 KiB).
+    assert!(
+        within(Duration::from_secs(10), || {
+            rustix::io::ioctl_fionread(&pipe).is_ok_and(|n| n >= 60 * 1024)
+        }),
+        "stderr never filled"
+    );
     let mut worst = Duration::ZERO;
     for _ in 0..10 {
-        let (ok, took) = list();
-        assert!(ok, "list failed");
+        let (restarts, took) = list();
+        assert!(restarts.is_some(), "list failed");
         worst = worst.max(took);
     }
     assert!(worst < Duration::from_millis(100), "list took {worst:?}");
     drop(pipe);
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(list().0, "the daemon died with its stderr");
+    // Three more runs, each writing to the closed pipe.
+    let before = list().0.unwrap_or(0);
+    assert!(
+        within(Duration::from_secs(10), || list()
+            .0
+            .is_some_and(|r| r >= before + 3)),
+        "the daemon died with its stderr"
+    );
     send(pid, "TERM");
     assert!(child.wait().expect("wait").success());
 }
 
 #[test]
 fn history_survives_a_full_disk_and_loses_no_acknowledged_run() {
-    if !is_root() {
-        assert!(
-            std::env::var_os("JOBD_REQUIRE_JOURNALD").is_none(),
-            "a tmpfs needs root"
-        );
-        eprintln!("history_survives_a_full_disk: skipped: not root");
-        return;
-    }
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("state");
     std::fs::create_dir(&state).expect("mkdir");
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
-        .arg(&state)
-        .status()
-        .expect("mount");
-    assert!(mounted.success());
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount")
-                .arg("-l")
-                .arg(&self.0)
-                .status();
+    let _tmpfs = match crate::helper::tmpfs::Tmpfs::mount(&state, "256k") {
+        Ok(t) => t,
+        Err(why) => {
+            assert!(
+                std::env::var_os("JOBD_REQUIRE_JOURNALD").is_none(),
+                "history_survives_a_full_disk: {why}"
+            );
+            eprintln!("history_survives_a_full_disk: skipped: {why}");
+            return;
         }
-    }
-    let _unmount = Unmount(state.clone());
+    };
     std::fs::write(
         dir.path().join("jobd.yaml"),
         "jobs:\n  r: {exec: ['true'], type: oneshot}\n",
@@ -488,14 +491,19 @@ fn a_job_removed_and_re_added_does_not_share_its_old_runs_cgroup() {
 ";
     let mut d = Daemon::start_in_cgroup(job, &cg.dir);
     d.wait_for("]: up");
+    let old = d.status("w")["invocation"]
+        .as_str()
+        .expect("a running invocation")
+        .to_owned();
     d.write_config("jobs: {}\n");
     d.ok(&["reload"]);
     d.write_config(job);
     d.ok(&["reload"]);
     d.wait_for_nth("]: up", 2);
     let pid = d.status("w")["pid"].clone();
-    // The old run is SIGKILLed a second after the first reload.
-    std::thread::sleep(Duration::from_millis(2000));
+    // The old run is SIGKILLed a second after the first reload; its
+    // `finished` line ends with its invocation.
+    d.wait_for(&format!("(invocation {old})"));
     let s = d.status("w");
     assert_eq!(s["state"], "running", "{s}");
     assert_eq!(s["pid"], pid, "the new run was killed with the old: {s}");

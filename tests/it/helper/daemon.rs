@@ -27,30 +27,24 @@ pub struct Daemon {
 impl Daemon {
     /// Writes `config` and starts a daemon on it; waits for READY=1.
     pub fn start(config: &str) -> Daemon {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("jobd.yaml"), config).expect("write config");
-        Daemon::start_in(dir)
+        Daemon::start_in(with_config(config))
     }
 
     /// Starts a daemon on the files already in `dir`.
     pub fn start_in(dir: tempfile::TempDir) -> Daemon {
-        Daemon::start_with(dir, None, &[])
+        Daemon::launch(dir, &[], &[])
     }
 
     /// Writes `config` and starts a daemon with these extra environment
     /// variables.
     pub fn start_env(config: &str, env: &[(&str, &str)]) -> Daemon {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("jobd.yaml"), config).expect("write config");
-        Daemon::start_with(dir, None, env)
+        Daemon::launch(with_config(config), &[], env)
     }
 
     /// Writes `config` and starts a daemon inside the cgroup `cgroup`
     /// (moved there before it execs, as systemd starts a unit).
     pub fn start_in_cgroup(config: &str, cgroup: &Path) -> Daemon {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("jobd.yaml"), config).expect("write config");
-        Daemon::start_with(dir, Some(cgroup), &[])
+        Daemon::launch(with_config(config), &cgroup_wrap(Some(cgroup)), &[])
     }
 
     /// Writes `config` and starts `jobd daemon` under the command `wrap`.
@@ -59,21 +53,11 @@ impl Daemon {
         wrap: &[std::ffi::OsString],
         env: &[(&str, &str)],
     ) -> Daemon {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("jobd.yaml"), config).expect("write config");
-        let (child, lines, notify) = spawn_wrapped(dir.path(), wrap, env)
-            .unwrap_or_else(|log| panic!("daemon did not start:\n{log}"));
-        Daemon {
-            dir,
-            child: Some(child),
-            lines,
-            notify,
-            log: Vec::new(),
-        }
+        Daemon::launch(with_config(config), wrap, env)
     }
 
-    fn start_with(dir: tempfile::TempDir, cgroup: Option<&Path>, env: &[(&str, &str)]) -> Daemon {
-        let (child, lines, notify) = spawn_with(dir.path(), cgroup, env)
+    fn launch(dir: tempfile::TempDir, wrap: &[std::ffi::OsString], env: &[(&str, &str)]) -> Daemon {
+        let (child, lines, notify) = spawn_wrapped(dir.path(), wrap, env)
             .unwrap_or_else(|log| panic!("daemon did not start:\n{log}"));
         Daemon {
             dir,
@@ -256,17 +240,17 @@ pub fn cli(dir: &Path) -> Command {
     c
 }
 
-/// Starts `jobd daemon` in `dir` and waits for READY=1 (or its exit).
-/// On failure, what it printed.
-/// With `cgroup`, inside that cgroup.
-pub fn spawn_with(
-    dir: &Path,
-    cgroup: Option<&Path>,
-    env: &[(&str, &str)],
-) -> Result<(Child, mpsc::Receiver<String>, UnixDatagram), String> {
-    // `sh` joins the cgroup, then becomes jobd: the daemon is in it from
-    // its first instruction.
-    let wrap: Vec<std::ffi::OsString> = match cgroup {
+/// A fresh directory holding `config` as `jobd.yaml`.
+pub fn with_config(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("jobd.yaml"), config).expect("write config");
+    dir
+}
+
+/// `sh` joins the cgroup, then becomes jobd: the daemon is in it from its
+/// first instruction.
+fn cgroup_wrap(cgroup: Option<&Path>) -> Vec<std::ffi::OsString> {
+    match cgroup {
         Some(cg) => vec![
             "sh".into(),
             "-c".into(),
@@ -274,12 +258,12 @@ pub fn spawn_with(
             cg.into(),
         ],
         None => Vec::new(),
-    };
-    spawn_wrapped(dir, &wrap, env)
+    }
 }
 
-/// Like [`spawn_with`], with `jobd daemon …` run as the last arguments of
-/// the command `wrap` (e.g. `unshare …`, or `sh -c '…; exec "$@"' sh`).
+/// Starts `jobd daemon` in `dir` and waits for READY=1 (or its exit); on
+/// failure, what it printed. With `wrap`, as the last arguments of that
+/// command (e.g. `unshare …`, or `sh -c '…; exec "$@"' sh`).
 pub fn spawn_wrapped(
     dir: &Path,
     wrap: &[std::ffi::OsString],

@@ -3,6 +3,7 @@
 pub mod cgroup;
 pub mod daemon;
 pub mod journald;
+pub mod tmpfs;
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Output};
