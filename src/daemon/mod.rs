@@ -37,6 +37,7 @@ mod notice;
 mod notify;
 mod pump;
 mod server;
+mod setup;
 mod timer;
 mod world;
 
@@ -86,7 +87,7 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
             "cannot become a child subreaper ({e}); orphans of jobs will not be reaped by jobd"
         );
     }
-    let containment = contain();
+    let containment = setup::contain();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -106,7 +107,7 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
         .context("cannot use the socket")?;
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(server::accept_loop(listener, tx));
-        let log = open_log(&config, opts);
+        let log = setup::open_log(&config, opts);
         let timer = WallTimer::new().context("cannot create the wall-clock timer")?;
         let mut daemon = Daemon {
             opts: opts.clone(),
@@ -130,47 +131,6 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
         drop(state_lock);
         Ok(())
     })
-}
-
-/// Finds how jobs will be held (a delegated cgroup, or process groups)
-/// and says so.
-fn contain() -> Containment {
-    let (containment, why) = Containment::detect();
-    if let Some(why) = why {
-        crate::log_warn!("{why}");
-    }
-    match &containment {
-        Containment::Cgroup(dir) => {
-            crate::log_info!("jobs run in cgroups under {}", dir.display());
-        }
-        Containment::ProcessGroup => {
-            crate::log_info!("no delegated cgroup: jobs are held by process groups and subreaping");
-        }
-    }
-    containment
-}
-
-/// Opens where job output and the daemon's lines go (inside the runtime).
-fn open_log(config: &Config, opts: &Options) -> Log {
-    let namespace = std::env::var("JOBD_LOG_NAMESPACE")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .or_else(|| config.log_namespace.clone());
-    let mirror = match std::env::var("JOBD_MIRROR_OUTPUT").as_deref() {
-        Ok("1") => true,
-        Ok("0") => false,
-        _ => std::io::IsTerminal::is_terminal(&std::io::stderr()),
-    };
-    let log = Log::open(
-        namespace,
-        &opts.state_dir,
-        config.log_file_max,
-        config.log_file_keep,
-        mirror,
-    );
-    crate::journal::install_daemon_log(&log);
-    crate::log_info!("job output goes to {}", log.describe());
-    log
 }
 
 /// A job's key for the daemon's life.
@@ -460,12 +420,10 @@ impl Daemon {
         let until = Instant::now() + Duration::from_secs(2);
         loop {
             self.reap();
-            let own = std::process::id();
-            let left = supervise::scope::children(own).map_or(true, |kids| {
-                kids.iter()
-                    .any(|&k| supervise::scope::stat(k).is_none_or(|p| p.zombie))
-                    || self.jobs.values().any(|s| s.life.run().is_some())
-            });
+            // Every child left is an orphan of some run, maybe one that was
+            // exiting when its run was looked at: none outlives the daemon.
+            let left = supervise::kill_children().map_or(true, |n| n > 0)
+                || self.jobs.values().any(|s| s.life.run().is_some());
             if !left || Instant::now() > until {
                 break;
             }

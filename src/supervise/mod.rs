@@ -218,6 +218,19 @@ pub fn reap() -> Vec<(u32, Exit)> {
     out
 }
 
+/// SIGKILL to each of the daemon's children still running; how many
+/// children (running or zombie) it has. Safe by construction: a child's
+/// PID cannot be reused before the daemon reaps it.
+pub fn kill_children() -> std::io::Result<usize> {
+    let kids = scope::children(std::process::id())?;
+    for &k in &kids {
+        if let Some(p) = scope::stat(k).filter(|p| !p.zombie).and(scope::pid(k)) {
+            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+        }
+    }
+    Ok(kids.len())
+}
+
 /// Makes this process the reaper of its descendants' orphans.
 pub fn become_subreaper() -> std::io::Result<()> {
     rustix::process::set_child_subreaper(rustix::process::getpid().into())

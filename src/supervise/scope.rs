@@ -85,6 +85,61 @@ impl Containment {
         }
         Ok(Some(dir))
     }
+
+    /// Ends what a previous daemon on this subtree left running (it was
+    /// killed before it could stop its runs) and removes the cgroups of
+    /// runs that are over: the names of the run cgroups that still had
+    /// processes. A job can then never run twice at once across a crash.
+    pub fn end_leftovers(&self) -> Vec<String> {
+        let Containment::Cgroup(base) = self else {
+            return Vec::new();
+        };
+        let runs: Vec<PathBuf> = std::fs::read_dir(base)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        let runs: Vec<PathBuf> = runs
+            .into_iter()
+            .filter(|p| p.is_dir() && p.extension().is_some_and(|e| e == "job"))
+            .collect();
+        let mut ended = Vec::new();
+        for dir in &runs {
+            if populated(dir) && std::fs::write(dir.join("cgroup.kill"), b"1").is_ok() {
+                ended.push(
+                    dir.file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+        // SIGKILL takes a moment; start-up waits for it, briefly.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        while runs.iter().any(|d| populated(d)) && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        for dir in &runs {
+            remove_tree(dir);
+        }
+        ended
+    }
+}
+
+/// Whether any process is in the cgroup `dir` or below it.
+fn populated(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("cgroup.events"))
+        .is_ok_and(|ev| ev.lines().any(|l| l == "populated 1"))
+}
+
+/// Removes an empty cgroup and the cgroups below it, deepest first.
+fn remove_tree(dir: &Path) {
+    if let Ok(d) = std::fs::read_dir(dir) {
+        for e in d.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_tree(&e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
 }
 
 /// The daemon's own cgroup if it is a delegated cgroup v2 directory.
@@ -435,16 +490,22 @@ pub fn stat(pid: u32) -> Option<Proc> {
     })
 }
 
-/// Whether `pid`'s environment holds `JOBD_INVOCATION=<invocation>`.
+/// Whether `pid` carries this run's `JOBD_INVOCATION`. A process that is
+/// exiting has already given up its memory, environment included, but is
+/// not a zombie yet: it cannot say, so it may be the run's.
 fn has_invocation(pid: u32, invocation: &str) -> bool {
-    let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
-        return false;
-    };
+    let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+    if env.is_empty() {
+        // An empty environment of a live process (`env -i`) is not the
+        // run's; no memory at all means the process is on its way out.
+        return std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .is_ok_and(|s| !s.contains("\nVmSize:"));
+    }
     let want = format!("JOBD_INVOCATION={invocation}");
     env.split(|&b| b == 0).any(|v| v == want.as_bytes())
 }
 
-fn pid(raw: u32) -> Option<Pid> {
+pub(crate) fn pid(raw: u32) -> Option<Pid> {
     Pid::from_raw(i32::try_from(raw).ok()?)
 }
 

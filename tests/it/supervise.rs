@@ -386,6 +386,55 @@ fn no_stray_and_no_zombie_with_cgroups() {
     assert!(cg.dir.join("daemon").is_dir());
 }
 
+/// The run cgroups under the delegated subtree `dir`.
+fn run_cgroups(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("the subtree")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".job"))
+        .collect()
+}
+
+#[test]
+fn runs_a_killed_daemon_left_are_ended_by_the_next_one() {
+    let Some(cg) = Delegated::create("leftovers") else {
+        return;
+    };
+    let mut d = Daemon::start_in_cgroup(
+        "jobs:\n  w:\n    exec: ['sh', '-c', 'setsid sleep 1000 & echo up; exec sleep 1001']\n",
+        &cg.dir,
+    );
+    d.wait_for("]: up");
+    let pids: Vec<u32> = d.status("w")["processes"]
+        .as_array()
+        .expect("processes")
+        .iter()
+        .filter_map(|p| u32::try_from(p["pid"].as_u64()?).ok())
+        .collect();
+    assert_eq!(pids.len(), 2, "{pids:?}");
+    let old = run_cgroups(&cg.dir);
+    assert_eq!(old.len(), 1, "{old:?}");
+    let dir = d.kill9();
+    assert!(
+        pids.iter().all(|&p| alive(p)),
+        "SIGKILL to jobd leaves its run"
+    );
+    // The next daemon on the subtree ends that run before it starts any.
+    let mut d = Daemon::start_in_with_cgroup(dir, &cg.dir);
+    d.wait_for(&format!(
+        "killed what a previous jobd left running in 1 run cgroup(s): {}",
+        old[0]
+    ));
+    for p in &pids {
+        assert!(!alive(*p), "process {p} of the old run is left");
+    }
+    d.wait_for("]: up");
+    let now = run_cgroups(&cg.dir);
+    assert_eq!(now.len(), 1, "only the new run's cgroup: {now:?}");
+    assert_ne!(now, old);
+}
+
 #[test]
 fn cgroup_status_names_the_cgroup_and_reads_its_figures() {
     let Some(cg) = Delegated::create("status") else {

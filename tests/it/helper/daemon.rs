@@ -47,6 +47,11 @@ impl Daemon {
         Daemon::launch(with_config(config), &cgroup_wrap(Some(cgroup)), &[])
     }
 
+    /// Starts a daemon on the files already in `dir`, inside `cgroup`.
+    pub fn start_in_with_cgroup(dir: tempfile::TempDir, cgroup: &Path) -> Daemon {
+        Daemon::launch(dir, &cgroup_wrap(Some(cgroup)), &[])
+    }
+
     /// Writes `config` and starts `jobd daemon` under the command `wrap`.
     pub fn start_wrapped(
         config: &str,

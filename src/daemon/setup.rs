@@ -1,0 +1,57 @@
+//! What the daemon sets up before its loop: how jobs are held, and where
+//! their output and the daemon's own lines go.
+
+use crate::config::Config;
+use crate::journal::Log;
+use crate::supervise::scope::Containment;
+
+use super::Options;
+
+/// Finds how jobs will be held (a delegated cgroup, or process groups)
+/// and says so.
+pub(super) fn contain() -> Containment {
+    let (containment, why) = Containment::detect();
+    if let Some(why) = why {
+        crate::log_warn!("{why}");
+    }
+    match &containment {
+        Containment::Cgroup(dir) => {
+            crate::log_info!("jobs run in cgroups under {}", dir.display());
+            let ended = containment.end_leftovers();
+            if !ended.is_empty() {
+                crate::log_warn!(
+                    "killed what a previous jobd left running in {} run cgroup(s): {}",
+                    ended.len(),
+                    ended.join(", ")
+                );
+            }
+        }
+        Containment::ProcessGroup => {
+            crate::log_info!("no delegated cgroup: jobs are held by process groups and subreaping");
+        }
+    }
+    containment
+}
+
+/// Opens where job output and the daemon's lines go (inside the runtime).
+pub(super) fn open_log(config: &Config, opts: &Options) -> Log {
+    let namespace = std::env::var("JOBD_LOG_NAMESPACE")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| config.log_namespace.clone());
+    let mirror = match std::env::var("JOBD_MIRROR_OUTPUT").as_deref() {
+        Ok("1") => true,
+        Ok("0") => false,
+        _ => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let log = Log::open(
+        namespace,
+        &opts.state_dir,
+        config.log_file_max,
+        config.log_file_keep,
+        mirror,
+    );
+    crate::journal::install_daemon_log(&log);
+    crate::log_info!("job output goes to {}", log.describe());
+    log
+}
