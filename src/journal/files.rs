@@ -61,7 +61,14 @@ impl FileLogs {
 impl JobFile {
     /// Appends whole lines, rotating whenever the next ones would take the
     /// file past the limit.
-    pub fn append(&mut self, data: &[u8]) -> io::Result<()> {
+    pub fn append(&mut self, mut data: &[u8]) -> io::Result<()> {
+        self.append_from(&mut data)
+    }
+
+    /// [`JobFile::append`], leaving in `data` what was not written when it
+    /// fails: each chunk is written whole or not at all, so a retry with
+    /// what is left writes every line exactly once.
+    pub fn append_from(&mut self, data: &mut &[u8]) -> io::Result<()> {
         if self.file.is_none() {
             if let Some(dir) = self.path.parent() {
                 crate::state::private_dir(dir)?;
@@ -70,7 +77,6 @@ impl JobFile {
             self.size = f.metadata()?.len();
             self.file = Some(f);
         }
-        let mut data = data;
         while !data.is_empty() {
             let room = usize::try_from(self.max.saturating_sub(self.size)).unwrap_or(usize::MAX);
             // The longest run of whole lines that fits; a single line
@@ -100,7 +106,7 @@ impl JobFile {
                 return Err(e);
             }
             self.size += take as u64;
-            data = &data[take..];
+            *data = &data[take..];
         }
         Ok(())
     }

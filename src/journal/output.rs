@@ -16,6 +16,11 @@ use super::{Entry, Level, Log, Tail, encode, message_id, stderr};
 const TAIL_LINES: usize = 10;
 const TAIL_LINE_BYTES: usize = 1024;
 
+/// How long lines that cannot be written wait before the next try: from
+/// the first pause, doubling up to the longest.
+const HOLD_FIRST: std::time::Duration = std::time::Duration::from_millis(20);
+const HOLD_MAX: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub(super) enum RunSink {
     Journal(Arc<JournalSocket>),
     File(Arc<Mutex<JobFile>>),
@@ -244,12 +249,13 @@ impl RunOutput {
                     } else {
                         "journald's rate limit"
                     };
-                    self.send_to_file(stream, sent..ends.len(), &line, why);
+                    self.send_to_file(stream, sent..ends.len(), &line, why)
+                        .await;
                 } else if sent > 0 {
                     self.report_to_file();
                 }
             }
-            RunSink::File(file) => self.write_file(file, stream, 0..ends.len(), &line),
+            RunSink::File(file) => self.write_file(file, stream, 0..ends.len(), &line).await,
         }
         self.keep_tail(ends.len(), line);
         if self.mirror {
@@ -265,7 +271,7 @@ impl RunOutput {
     }
 
     /// Writes lines `range` to `file` in the file format.
-    fn write_file<'a>(
+    async fn write_file<'a>(
         &self,
         file: &Mutex<JobFile>,
         stream: Stream,
@@ -286,16 +292,40 @@ impl RunOutput {
                 msg,
             );
         }
-        let mut f = file
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Err(e) = f.append(&buf) {
-            crate::log_error!("cannot write the log of {}: {e}", self.job);
+        // Nowhere to put a line (the disk is full, and the journal did not
+        // take it either): the lines wait here, and the job, once its pipe
+        // is full, waits for them. Nothing is dropped.
+        let mut left = &buf[..];
+        let mut pause = HOLD_FIRST;
+        let mut held = false;
+        loop {
+            let res = file
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .append_from(&mut left);
+            match res {
+                Ok(()) => break,
+                Err(e) => {
+                    if !held {
+                        crate::log_error!(
+                            "cannot write the log of {}: {e}; its output waits until it can, \
+                             and the job with it once its pipe is full: free space under the state directory",
+                            self.job
+                        );
+                        held = true;
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(HOLD_MAX);
+                }
+            }
+        }
+        if held {
+            crate::log_info!("the log of {} is written again", self.job);
         }
     }
 
     /// Lines `range` go to the job's file instead of the journal.
-    fn send_to_file<'a>(
+    async fn send_to_file<'a>(
         &self,
         stream: Stream,
         range: std::ops::Range<usize>,
@@ -303,7 +333,7 @@ impl RunOutput {
         why: &'static str,
     ) {
         let n = range.len() as u64;
-        self.write_file(&self.spill, stream, range, line);
+        self.write_file(&self.spill, stream, range, line).await;
         self.to_file.fetch_add(n, Ordering::Relaxed);
         let mut u = self
             .unreported

@@ -254,25 +254,15 @@ fn a_100_mb_flood_does_not_hold_up_another_jobs_lines() {
 
 #[test]
 fn a_full_state_directory_is_reported_and_survived() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let state = dir.path().join("state");
-    std::fs::create_dir(&state).expect("mkdir");
-    let _tmpfs = match crate::helper::tmpfs::Tmpfs::mount(&state, "256k") {
-        Ok(t) => t,
-        Err(why) => {
-            eprintln!("full_state_directory: skipped: {why}");
-            return;
-        }
-    };
-    std::fs::write(
-        dir.path().join("jobd.yaml"),
+    let Some((dir, state, _tmpfs)) = crate::helper::tmpfs::small_state(
+        "full_state_directory",
+        "256k",
         "jobs:\n  j:\n    exec: ['sh', '-c', 'echo hello']\n    type: oneshot\n",
-    )
-    .expect("config");
+    ) else {
+        return;
+    };
     let mut d = Daemon::start_in(dir);
-    // Fill it.
-    let filler = state.join("filler");
-    let _ = std::fs::write(&filler, vec![0u8; 512 << 10]);
+    let filler = crate::helper::tmpfs::fill(&state);
     for _ in 0..3 {
         d.ok(&["run-now", "j", "--wait"]);
     }
@@ -288,6 +278,36 @@ fn a_full_state_directory_is_reported_and_survived() {
     std::fs::remove_file(&filler).expect("rm");
     d.ok(&["run-now", "j", "--wait"]);
     let _ = d.history("j");
+}
+
+#[test]
+fn output_waits_for_a_full_disk_and_is_written_once_when_there_is_room() {
+    let Some((dir, state, _tmpfs)) = crate::helper::tmpfs::small_state(
+        "output_waits_for_a_full_disk",
+        "1m",
+        "jobs:\n  j:\n    exec: ['seq', '3000']\n    type: oneshot\n",
+    ) else {
+        return;
+    };
+    let mut d = Daemon::start_in(dir);
+    // No journal here: job lines go to the job's file, on a disk filled
+    // to the last byte.
+    let filler = crate::helper::tmpfs::fill(&state);
+    d.ok(&["run-now", "j"]);
+    d.wait_for(
+        "cannot write the log of j: No space left on device (os error 28); its output waits",
+    );
+    // The daemon goes on serving meanwhile.
+    assert_eq!(d.job("j")["name"], "j");
+    std::fs::remove_file(&filler).expect("free space");
+    d.wait_for("the log of j is written again");
+    d.wait_for("j: finished");
+    let out = d.ok(&["logs", "j", "-n", "10000"]);
+    let got: Vec<u32> = out
+        .lines()
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse().ok())
+        .collect();
+    assert_eq!(got, (1..=3000).collect::<Vec<u32>>(), "{out}");
 }
 
 #[test]

@@ -367,34 +367,16 @@ fn a_stderr_nobody_reads_or_closes_blocks_and_kills_nothing() {
 
 #[test]
 fn history_survives_a_full_disk_and_loses_no_acknowledged_run() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let state = dir.path().join("state");
-    std::fs::create_dir(&state).expect("mkdir");
-    let _tmpfs = match crate::helper::tmpfs::Tmpfs::mount(&state, "256k") {
-        Ok(t) => t,
-        Err(why) => {
-            assert!(
-                std::env::var_os("JOBD_REQUIRE_JOURNALD").is_none(),
-                "history_survives_a_full_disk: {why}"
-            );
-            eprintln!("history_survives_a_full_disk: skipped: {why}");
-            return;
-        }
-    };
-    std::fs::write(
-        dir.path().join("jobd.yaml"),
+    let Some((dir, state, _tmpfs)) = crate::helper::tmpfs::small_state(
+        "history_survives_a_full_disk",
+        "256k",
         "jobs:\n  r: {exec: ['true'], type: oneshot}\n",
-    )
-    .expect("config");
+    ) else {
+        return;
+    };
     let d = Daemon::start_in(dir);
     d.ok(&["run-now", "r", "--wait"]);
-    // Fill the disk to the last byte.
-    let filler = state.join("filler");
-    let mut f = std::fs::File::create(&filler).expect("filler");
-    let chunk = vec![0u8; 4096];
-    while f.write_all(&chunk).is_ok() {}
-    while f.write_all(&chunk[..1]).is_ok() {}
-    drop(f);
+    let filler = crate::helper::tmpfs::fill(&state);
     for _ in 0..5 {
         d.ok(&["run-now", "r", "--wait"]);
     }
