@@ -111,6 +111,13 @@ impl JobFile {
         Ok(())
     }
 
+    /// Closes the file until the next append: a job's file is open only
+    /// while a run of it writes, so idle and removed jobs hold no
+    /// descriptor.
+    pub fn release(&mut self) {
+        self.file = None;
+    }
+
     fn rotate(&mut self) -> io::Result<()> {
         self.file = None;
         let name = |k: u32| PathBuf::from(format!("{}.{k}", self.path.display()));

@@ -265,6 +265,7 @@ fn own_to_file(files: &FileLogs, e: &Entry) {
     if let Err(err) = file.append(&b) {
         stderr::write_line(format!("jobd: cannot write the log of {job}: {err}").as_bytes());
     }
+    file.release();
 }
 
 /// The task that sends the daemon's own entries, in order. They always

@@ -139,6 +139,26 @@ fn abandoned_waiters_cost_nothing_and_a_flood_is_refused_with_a_reason() {
 }
 
 #[test]
+fn a_job_file_is_open_only_while_a_run_writes_it() {
+    // No journal: every line goes to the jobs' files.
+    let config: String = (0..20).fold("jobs:\n".into(), |c, k| {
+        c + &format!("  j{k}: {{exec: ['echo', 'hello'], type: oneshot}}\n")
+    });
+    let mut d = Daemon::start(&config);
+    let before = open_fds(d.pid());
+    for k in 0..20 {
+        d.ok(&["run-now", &format!("j{k}")]);
+        d.wait_for(&format!("j{k}: finished"));
+    }
+    assert!(d.path("state/logs/j19.log").exists());
+    assert_eq!(
+        open_fds(d.pid()),
+        before,
+        "20 jobs wrote their files, none is running"
+    );
+}
+
+#[test]
 fn state_is_private_whatever_the_umask() {
     // The test process's umask is the usual 022; the daemon inherits it.
     let mut d = Daemon::start("jobs:\n  say: {exec: ['echo', 'hi'], type: oneshot}\n");
