@@ -125,6 +125,7 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
             log,
             timer,
             started: Instant::now(),
+            store_failing: false,
         };
         daemon.run(rx).await;
         drop(bound);
@@ -132,6 +133,9 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
         Ok(())
     })
 }
+
+/// How often records the state store could not write are tried again.
+const STORE_RETRY: Duration = Duration::from_secs(1);
 
 /// A job's key for the daemon's life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -160,6 +164,8 @@ struct Daemon {
     zones: SystemZones,
     mktime: MktimeState,
     store: Store,
+    /// The state store refused a write and has not taken all since.
+    store_failing: bool,
     config: Arc<Config>,
     jobs: BTreeMap<JobId, Slot>,
     /// The jobs of the running config, by name (a removed job still
@@ -297,9 +303,8 @@ impl Daemon {
         if let Err(e) = self.timer.arm(next) {
             crate::log_error!("cannot arm the wall-clock timer: {e}");
         }
-        if let Err(e) = self.store.sync() {
-            crate::log_error!("cannot flush the state store: {e}");
-        }
+        let synced = self.store.sync();
+        self.store_outcome(synced);
     }
 
     fn mono_deadline(&self) -> Option<Instant> {
@@ -309,7 +314,11 @@ impl Daemon {
             .filter_map(|s| s.life.mono_deadline())
             .min();
         // A deadline too far to represent (`timeout: infinity`) is none.
-        next.and_then(|t| self.started.checked_add(t))
+        let next = next.and_then(|t| self.started.checked_add(t));
+        // Records the disk would not take are tried again every second,
+        // not only when something else happens.
+        let retry = (self.store.unwritten() > 0).then(|| Instant::now() + STORE_RETRY);
+        next.into_iter().chain(retry).min()
     }
 
     fn on_wall(&mut self, wake: std::io::Result<Wake>) {
@@ -436,6 +445,8 @@ impl Daemon {
         if let Err(e) = self.store.sync() {
             crate::log_error!("cannot flush the state store: {e}");
         }
+        // The last lines of the runs, and their `finished`, come first.
+        self.log.drained(Duration::from_secs(1)).await;
         crate::log_info!("jobd stopped");
         // The journal gets the daemon's last lines before the process goes.
         self.log.flush(Duration::from_secs(2)).await;

@@ -146,11 +146,30 @@ impl Daemon {
     }
 
     fn record(&mut self, f: impl FnOnce(&mut crate::state::Store) -> std::io::Result<()>) {
-        if let Err(e) = f(&mut self.store) {
-            crate::log_error!(
-                "cannot record in the state store {}: {e}",
-                self.opts.state_dir.display()
-            );
+        let r = f(&mut self.store);
+        self.store_outcome(r);
+    }
+
+    /// Says once that the state store refuses writes, and once that it
+    /// has taken everything it was holding.
+    pub(super) fn store_outcome(&mut self, r: std::io::Result<()>) {
+        match r {
+            Err(e) if !self.store_failing => {
+                self.store_failing = true;
+                crate::log_error!(
+                    "cannot record in the state store {}: {e}; runs are kept in memory \
+                     and written as soon as it can take them (tried every second)",
+                    self.opts.state_dir.display()
+                );
+            }
+            Ok(()) if self.store_failing && self.store.unwritten() == 0 => {
+                self.store_failing = false;
+                crate::log_info!(
+                    "the state store {} has taken every record it held",
+                    self.opts.state_dir.display()
+                );
+            }
+            _ => {}
         }
     }
 }

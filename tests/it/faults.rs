@@ -274,10 +274,19 @@ fn a_full_state_directory_is_reported_and_survived() {
         .output()
         .expect("run");
     assert!(out.status.success(), "{out:?}");
-    // Space again: records resume.
+    // Space again: what was held is written within a second, with nothing
+    // else happening; the failure was said once.
     std::fs::remove_file(&filler).expect("rm");
-    d.ok(&["run-now", "j", "--wait"]);
-    let _ = d.history("j");
+    d.wait_for("has taken every record it held");
+    let said = d
+        .log
+        .iter()
+        .filter(|l| l.contains("cannot record in the state store"))
+        .count();
+    assert_eq!(said, 1, "{}", d.log.join("\n"));
+    // A new daemon reads back all four runs.
+    let d = Daemon::start_in(d.stop());
+    assert_eq!(d.history("j").len(), 4);
 }
 
 #[test]
