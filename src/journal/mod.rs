@@ -26,7 +26,7 @@ pub use output::{RunOutput, Stream, forward};
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -77,6 +77,15 @@ pub struct Log {
     /// journald's rate limit, from jobd's side.
     budget: Arc<Mutex<Budget>>,
     events: mpsc::UnboundedSender<Msg>,
+    /// Runs whose output is still being read.
+    outputs: Arc<Outputs>,
+}
+
+/// How many [`RunOutput`]s are alive, and a wake-up when one goes.
+#[derive(Default)]
+pub(crate) struct Outputs {
+    pub(crate) open: std::sync::atomic::AtomicUsize,
+    pub(crate) gone: tokio::sync::Notify,
 }
 
 /// What the task that sends the daemon's own entries is asked to do.
@@ -142,6 +151,25 @@ impl Log {
             files,
             budget,
             events,
+            outputs: Arc::default(),
+        }
+    }
+
+    /// Waits (at most `limit`) until the output of every run has been
+    /// read to its end and delivered, with the notices that wait for it
+    /// (`finished`): at shutdown, before the last line.
+    pub async fn drained(&self, limit: Duration) {
+        let until = tokio::time::Instant::now() + limit;
+        loop {
+            let gone = self.outputs.gone.notified();
+            tokio::pin!(gone);
+            gone.as_mut().enable();
+            if self.outputs.open.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            if tokio::time::timeout_at(until, gone).await.is_err() {
+                return;
+            }
         }
     }
 
@@ -201,6 +229,7 @@ impl Log {
             h
         };
         let spill = self.files.job(job);
+        self.outputs.open.fetch_add(1, Ordering::AcqRel);
         Arc::new(RunOutput {
             job: job.to_owned(),
             invocation: invocation.to_owned(),

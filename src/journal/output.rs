@@ -147,6 +147,13 @@ fn read_lines(
     })
 }
 
+impl Drop for RunOutput {
+    fn drop(&mut self) {
+        self.log.outputs.open.fetch_sub(1, Ordering::AcqRel);
+        self.log.outputs.gone.notify_waiters();
+    }
+}
+
 impl RunOutput {
     /// Logs `e` once all the run's output has been delivered (at once if
     /// it has).

@@ -386,6 +386,25 @@ fn no_stray_and_no_zombie_with_cgroups() {
     assert!(cg.dir.join("daemon").is_dir());
 }
 
+#[test]
+fn at_shutdown_every_finished_comes_before_jobd_stopped() {
+    // The setsid child keeps the run's pipes open until it is killed, so
+    // the run's output ends only after its processes are gone.
+    let config: String = (0..5).fold("jobs:\n".into(), |c, k| {
+        c + &format!(
+            "  w{k}:\n    exec: ['sh', '-c', 'setsid sleep 1000 & echo up; exec sleep 1001']\n    stop_timeout: 1s\n"
+        )
+    });
+    let mut d = Daemon::start(&config);
+    d.wait_for_nth("]: up", 5);
+    d.signal("TERM");
+    d.wait_for("jobd stopped");
+    let last = d.log.len() - 1;
+    let finished = d.log.iter().filter(|l| l.contains(": finished:")).count();
+    assert_eq!(finished, 5, "{}", d.log[..=last].join("\n"));
+    assert!(d.wait_exit().success());
+}
+
 /// The run cgroups under the delegated subtree `dir`.
 fn run_cgroups(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
