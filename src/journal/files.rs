@@ -28,6 +28,9 @@ pub struct JobFile {
     size: u64,
     max: u64,
     keep: u32,
+    /// Since when writes have been failing, and how many lines were
+    /// dropped since (`None` while writes succeed).
+    pub failing: Option<(std::time::Instant, u64)>,
 }
 
 impl FileLogs {
@@ -53,6 +56,7 @@ impl FileLogs {
                 size: 0,
                 max: self.max,
                 keep: self.keep,
+                failing: None,
             }))
         }))
     }

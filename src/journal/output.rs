@@ -20,6 +20,8 @@ const TAIL_LINE_BYTES: usize = 1024;
 /// the first pause, doubling up to the longest.
 const HOLD_FIRST: std::time::Duration = std::time::Duration::from_millis(20);
 const HOLD_MAX: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long a job's lines wait for its file before they are dropped.
+const HOLD_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub(super) enum RunSink {
     Journal(Arc<JournalSocket>),
@@ -145,6 +147,17 @@ fn read_lines(
             }
         }
     })
+}
+
+/// What became of lines a job's file would not take.
+enum Hold {
+    /// Written (at last); how many lines had been dropped before.
+    Written(u64),
+    /// Dropped after HOLD_LIMIT: how many, whether they are the first of
+    /// the episode, and why.
+    Dropped(u64, bool, std::io::Error),
+    /// To be tried again.
+    Wait(std::io::Error),
 }
 
 impl Drop for RunOutput {
@@ -274,7 +287,9 @@ impl RunOutput {
                     self.report_to_file();
                 }
             }
-            RunSink::File(file) => self.write_file(file, stream, 0..ends.len(), &line).await,
+            RunSink::File(file) => {
+                self.write_file(file, stream, 0..ends.len(), &line).await;
+            }
         }
         self.keep_tail(ends.len(), line);
         if self.mirror {
@@ -289,14 +304,15 @@ impl RunOutput {
         }
     }
 
-    /// Writes lines `range` to `file` in the file format.
+    /// Writes lines `range` to `file` in the file format; how many of
+    /// them had to be dropped.
     async fn write_file<'a>(
         &self,
         file: &Mutex<JobFile>,
         stream: Stream,
         range: std::ops::Range<usize>,
         line: &impl Fn(usize) -> &'a [u8],
-    ) {
+    ) -> u64 {
         let ts = files::timestamp(crate::tzdb::now_usec());
         let mut buf = Vec::new();
         for k in range {
@@ -311,25 +327,73 @@ impl RunOutput {
                 msg,
             );
         }
+        self.append_or_hold(file, &buf).await
+    }
+
+    /// Appends `buf` (whole lines) to `file`; how many lines it had to
+    /// drop.
+    async fn append_or_hold(&self, file: &Mutex<JobFile>, buf: &[u8]) -> u64 {
         // Nowhere to put a line (the disk is full, and the journal did not
         // take it either): the lines wait here, and the job, once its pipe
-        // is full, waits for them. Nothing is dropped.
-        let mut left = &buf[..];
+        // is full, waits for them — for HOLD_LIMIT. After that the job's
+        // lines are dropped and counted until its file takes lines again:
+        // a disk that stays full must not stop every job, nor pile up
+        // their pipes in the daemon.
+        let mut left = buf;
         let mut pause = HOLD_FIRST;
         let mut held = false;
         loop {
-            let res = file
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .append_from(&mut left);
-            match res {
-                Ok(()) => break,
-                Err(e) => {
+            let outcome = {
+                let mut f = file
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                match f.append_from(&mut left) {
+                    Ok(()) => Hold::Written(f.failing.take().map_or(0, |(_, n)| n)),
+                    Err(e) => {
+                        let now = Instant::now();
+                        let (since, dropped) = f.failing.get_or_insert((now, 0));
+                        if now.duration_since(*since) >= HOLD_LIMIT {
+                            let n = left.iter().filter(|&&b| b == b'\n').count() as u64;
+                            *dropped += n;
+                            Hold::Dropped(n, *dropped == n, e)
+                        } else {
+                            Hold::Wait(e)
+                        }
+                    }
+                }
+            };
+            match outcome {
+                Hold::Written(0) => {
+                    if held {
+                        crate::log_info!("the log of {} is written again", self.job);
+                    }
+                    return 0;
+                }
+                Hold::Written(dropped) => {
+                    crate::log_warn!(
+                        "the log of {} is written again; {dropped} line(s) were dropped while it could not be",
+                        self.job
+                    );
+                    return 0;
+                }
+                Hold::Dropped(n, first, e) => {
+                    if first {
+                        crate::log_error!(
+                            "cannot write the log of {} for {}s: {e}; its lines are dropped and counted \
+                             until it can: free space under the state directory",
+                            self.job,
+                            HOLD_LIMIT.as_secs()
+                        );
+                    }
+                    return n;
+                }
+                Hold::Wait(e) => {
                     if !held {
                         crate::log_error!(
-                            "cannot write the log of {}: {e}; its output waits until it can, \
+                            "cannot write the log of {}: {e}; its output waits until it can (at most {}s), \
                              and the job with it once its pipe is full: free space under the state directory",
-                            self.job
+                            self.job,
+                            HOLD_LIMIT.as_secs()
                         );
                         held = true;
                     }
@@ -337,9 +401,6 @@ impl RunOutput {
                     pause = (pause * 2).min(HOLD_MAX);
                 }
             }
-        }
-        if held {
-            crate::log_info!("the log of {} is written again", self.job);
         }
     }
 
@@ -351,8 +412,7 @@ impl RunOutput {
         line: &impl Fn(usize) -> &'a [u8],
         why: &'static str,
     ) {
-        let n = range.len() as u64;
-        self.write_file(&self.spill, stream, range, line).await;
+        let n = range.len() as u64 - self.write_file(&self.spill, stream, range, line).await;
         self.to_file.fetch_add(n, Ordering::Relaxed);
         let mut u = self
             .unreported

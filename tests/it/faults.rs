@@ -320,6 +320,41 @@ fn output_waits_for_a_full_disk_and_is_written_once_when_there_is_room() {
 }
 
 #[test]
+fn a_disk_that_stays_full_drops_and_counts_lines_after_ten_seconds() {
+    let Some((dir, state, _tmpfs)) = crate::helper::tmpfs::small_state(
+        "a_disk_that_stays_full",
+        "4m",
+        "jobs:\n  j:\n    exec: ['seq', '20000']\n    type: oneshot\n",
+    ) else {
+        return;
+    };
+    let mut d = Daemon::start_in(dir);
+    let filler = crate::helper::tmpfs::fill(&state);
+    let t0 = Instant::now();
+    d.ok(&["run-now", "j"]);
+    // The job waits for ten seconds, then goes on without its file.
+    d.wait_for("cannot write the log of j for 10s: No space left on device (os error 28); its lines are dropped");
+    assert!(t0.elapsed() >= Duration::from_secs(10));
+    d.wait_for("j: finished: result success");
+    std::fs::remove_file(&filler).expect("free space");
+    d.ok(&["run-now", "j"]);
+    d.wait_for("the log of j is written again; 20000 line(s) were dropped while it could not be");
+    d.wait_for_nth("j: finished: result success", 2);
+    let out = d.ok(&["logs", "j", "-n", "100000"]);
+    let got: Vec<u32> = out
+        .lines()
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse().ok())
+        .collect();
+    assert!(
+        got.len() == 20000 && got.iter().zip(1..).all(|(&a, b)| a == b),
+        "the second run, whole: {} lines, first {:?}, last {:?}",
+        got.len(),
+        got.first(),
+        got.last()
+    );
+}
+
+#[test]
 fn exec_failures_of_every_kind_are_start_failed_with_a_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = dir.path();

@@ -151,10 +151,11 @@ fn a_job_file_is_open_only_while_a_run_writes_it() {
         d.wait_for(&format!("j{k}: finished"));
     }
     assert!(d.path("state/logs/j19.log").exists());
-    assert_eq!(
-        open_fds(d.pid()),
-        before,
-        "20 jobs wrote their files, none is running"
+    // The last run's pipes and pidfd go with its end, just after `finished`.
+    assert!(
+        within(Duration::from_secs(1), || open_fds(d.pid()) <= before),
+        "20 jobs wrote their files, none is running: {} descriptors, {before} before",
+        open_fds(d.pid())
     );
 }
 
