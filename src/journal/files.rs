@@ -28,9 +28,41 @@ pub struct JobFile {
     size: u64,
     max: u64,
     keep: u32,
-    /// Since when writes have been failing, and how many lines were
-    /// dropped since (`None` while writes succeed).
-    pub failing: Option<(std::time::Instant, u64)>,
+    /// Writes failing: since when, the last try, and the lines dropped
+    /// (`None` while writes succeed).
+    pub failing: Option<Failing>,
+}
+
+/// A job file's writes failing.
+#[derive(Clone, Copy, Debug)]
+pub struct Failing {
+    /// The start of this episode: tries that follow each other at most
+    /// `gap` apart.
+    pub since: std::time::Instant,
+    pub last: std::time::Instant,
+    /// Lines dropped since the last successful write.
+    pub dropped: u64,
+}
+
+impl Failing {
+    /// Records a failed try at `now`: tries more than `gap` after the
+    /// last one start a new episode (whose lines wait again).
+    pub fn failed(
+        f: &mut Option<Failing>,
+        now: std::time::Instant,
+        gap: std::time::Duration,
+    ) -> &mut Failing {
+        let e = f.get_or_insert(Failing {
+            since: now,
+            last: now,
+            dropped: 0,
+        });
+        if now.duration_since(e.last) > gap {
+            e.since = now;
+        }
+        e.last = now;
+        e
+    }
 }
 
 impl FileLogs {
@@ -228,6 +260,24 @@ pub fn files_of(dir: &Path, name: &str) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failing_episode_ends_when_tries_stop() {
+        use std::time::{Duration, Instant};
+        let gap = Duration::from_secs(10);
+        let t0 = Instant::now();
+        let mut f = None;
+        assert_eq!(Failing::failed(&mut f, t0, gap).since, t0);
+        // Tries every second: one episode, however long.
+        for k in 1..=30 {
+            let e = Failing::failed(&mut f, t0 + Duration::from_secs(k), gap);
+            assert_eq!(e.since, t0);
+        }
+        // Nothing tried for 11 s (the disk was written meanwhile by no
+        // one, or freed and filled again): a new episode.
+        let later = t0 + Duration::from_secs(41);
+        assert_eq!(Failing::failed(&mut f, later, gap).since, later);
+    }
 
     #[test]
     fn line_round_trip_keeps_bytes() {

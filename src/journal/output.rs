@@ -348,14 +348,14 @@ impl RunOutput {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 match f.append_from(&mut left) {
-                    Ok(()) => Hold::Written(f.failing.take().map_or(0, |(_, n)| n)),
+                    Ok(()) => Hold::Written(f.failing.take().map_or(0, |e| e.dropped)),
                     Err(e) => {
                         let now = Instant::now();
-                        let (since, dropped) = f.failing.get_or_insert((now, 0));
-                        if now.duration_since(*since) >= HOLD_LIMIT {
+                        let ep = files::Failing::failed(&mut f.failing, now, HOLD_LIMIT);
+                        if now.duration_since(ep.since) >= HOLD_LIMIT {
                             let n = left.iter().filter(|&&b| b == b'\n').count() as u64;
-                            *dropped += n;
-                            Hold::Dropped(n, *dropped == n, e)
+                            ep.dropped += n;
+                            Hold::Dropped(n, ep.dropped == n, e)
                         } else {
                             Hold::Wait(e)
                         }
