@@ -315,11 +315,11 @@ async fn send_own(
                 continue;
             }
         };
-        budget
+        let fits = budget
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .own(Instant::now());
-        if sock.send(&encode_own(&e)).await {
+        if (fits || e.job.is_none()) && sock.send(&encode_own(&e)).await {
             continue;
         }
         if e.job.is_some() {
