@@ -35,6 +35,12 @@ impl Daemon {
         Daemon::launch(dir, &[], &[])
     }
 
+    /// Starts a daemon on the files already in `dir`, with these extra
+    /// environment variables.
+    pub fn start_in_env(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Daemon {
+        Daemon::launch(dir, &[], env)
+    }
+
     /// Writes `config` and starts a daemon with these extra environment
     /// variables.
     pub fn start_env(config: &str, env: &[(&str, &str)]) -> Daemon {
