@@ -272,11 +272,38 @@ fn encode_own(e: &Entry) -> Vec<u8> {
     b
 }
 
-/// One of the daemon's own entries about a job, as a line of its file.
+/// One of the daemon's own entries about a job, as a line of its file
+/// (where there is no journal: written at once, or lost with a line on
+/// stderr, which has it too).
 fn own_to_file(files: &FileLogs, e: &Entry) {
     let Some(job) = &e.job else {
         return;
     };
+    let file = files.job(job);
+    let mut file = file
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Err(err) = file.append(&own_line(e)) {
+        stderr::write_line(format!("jobd: cannot write the log of {job}: {err}").as_bytes());
+    }
+    file.release();
+}
+
+/// [`own_to_file`] for an entry journald would not take: held while the
+/// file cannot take it either, as the job's own lines are.
+async fn own_to_file_held(files: &FileLogs, e: &Entry) {
+    let Some(job) = &e.job else {
+        return;
+    };
+    let file = files.job(job);
+    output::hold_append(job, &file, &own_line(e)).await;
+    file.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .release();
+}
+
+/// An entry of the daemon's own as a line of the fallback format.
+fn own_line(e: &Entry) -> Vec<u8> {
     let mut b = Vec::new();
     files::line(
         &mut b,
@@ -287,14 +314,7 @@ fn own_to_file(files: &FileLogs, e: &Entry) {
         std::process::id(),
         e.message.as_bytes(),
     );
-    let file = files.job(job);
-    let mut file = file
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Err(err) = file.append(&b) {
-        stderr::write_line(format!("jobd: cannot write the log of {job}: {err}").as_bytes());
-    }
-    file.release();
+    b
 }
 
 /// The task that sends the daemon's own entries, in order. They always
@@ -323,7 +343,7 @@ async fn send_own(
             continue;
         }
         if e.job.is_some() {
-            own_to_file(&files, &e);
+            own_to_file_held(&files, &e).await;
         } else if !*STDERR_IS_JOURNAL.get_or_init(stderr_is_journal) {
             stderr::write_line(e.message.as_bytes());
         }

@@ -327,81 +327,7 @@ impl RunOutput {
                 msg,
             );
         }
-        self.append_or_hold(file, &buf).await
-    }
-
-    /// Appends `buf` (whole lines) to `file`; how many lines it had to
-    /// drop.
-    async fn append_or_hold(&self, file: &Mutex<JobFile>, buf: &[u8]) -> u64 {
-        // Nowhere to put a line (the disk is full, and the journal did not
-        // take it either): the lines wait here, and the job, once its pipe
-        // is full, waits for them — for HOLD_LIMIT. After that the job's
-        // lines are dropped and counted until its file takes lines again:
-        // a disk that stays full must not stop every job, nor pile up
-        // their pipes in the daemon.
-        let mut left = buf;
-        let mut pause = HOLD_FIRST;
-        let mut held = false;
-        loop {
-            let outcome = {
-                let mut f = file
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                match f.append_from(&mut left) {
-                    Ok(()) => Hold::Written(f.failing.take().map_or(0, |e| e.dropped)),
-                    Err(e) => {
-                        let now = Instant::now();
-                        let ep = files::Failing::failed(&mut f.failing, now, HOLD_LIMIT);
-                        if now.duration_since(ep.since) >= HOLD_LIMIT {
-                            let n = left.iter().filter(|&&b| b == b'\n').count() as u64;
-                            ep.dropped += n;
-                            Hold::Dropped(n, ep.dropped == n, e)
-                        } else {
-                            Hold::Wait(e)
-                        }
-                    }
-                }
-            };
-            match outcome {
-                Hold::Written(0) => {
-                    if held {
-                        crate::log_info!("the log of {} is written again", self.job);
-                    }
-                    return 0;
-                }
-                Hold::Written(dropped) => {
-                    crate::log_warn!(
-                        "the log of {} is written again; {dropped} line(s) were dropped while it could not be",
-                        self.job
-                    );
-                    return 0;
-                }
-                Hold::Dropped(n, first, e) => {
-                    if first {
-                        crate::log_error!(
-                            "cannot write the log of {} for {}s: {e}; its lines are dropped and counted \
-                             until it can: free space under the state directory",
-                            self.job,
-                            HOLD_LIMIT.as_secs()
-                        );
-                    }
-                    return n;
-                }
-                Hold::Wait(e) => {
-                    if !held {
-                        crate::log_error!(
-                            "cannot write the log of {}: {e}; its output waits until it can (at most {}s), \
-                             and the job with it once its pipe is full: free space under the state directory",
-                            self.job,
-                            HOLD_LIMIT.as_secs()
-                        );
-                        held = true;
-                    }
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(HOLD_MAX);
-                }
-            }
-        }
+        hold_append(&self.job, file, &buf).await
     }
 
     /// Lines `range` go to the job's file instead of the journal.
@@ -443,6 +369,80 @@ impl RunOutput {
                 t.pop_front();
             }
             t.push_back(kept);
+        }
+    }
+}
+
+/// Appends `buf` (whole lines) to job `job`'s `file`; how many lines it had
+/// to drop.
+pub(super) async fn hold_append(job: &str, file: &Mutex<JobFile>, buf: &[u8]) -> u64 {
+    // Nowhere to put a line (the disk is full, and the journal did not
+    // take it either): the lines wait here, and the job, once its pipe
+    // is full, waits for them — for HOLD_LIMIT. After that the job's
+    // lines are dropped and counted until its file takes lines again:
+    // a disk that stays full must not stop every job, nor pile up
+    // their pipes in the daemon.
+    let mut left = buf;
+    let mut pause = HOLD_FIRST;
+    let mut held = false;
+    loop {
+        let outcome = {
+            let mut f = file
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match f.append_from(&mut left) {
+                Ok(()) => Hold::Written(f.failing.take().map_or(0, |e| e.dropped)),
+                Err(e) => {
+                    let now = Instant::now();
+                    let ep = files::Failing::failed(&mut f.failing, now, HOLD_LIMIT);
+                    if now.duration_since(ep.since) >= HOLD_LIMIT {
+                        let n = left.iter().filter(|&&b| b == b'\n').count() as u64;
+                        ep.dropped += n;
+                        Hold::Dropped(n, ep.dropped == n, e)
+                    } else {
+                        Hold::Wait(e)
+                    }
+                }
+            }
+        };
+        match outcome {
+            Hold::Written(0) => {
+                if held {
+                    crate::log_info!("the log of {} is written again", job);
+                }
+                return 0;
+            }
+            Hold::Written(dropped) => {
+                crate::log_warn!(
+                    "the log of {} is written again; {dropped} line(s) were dropped while it could not be",
+                    job
+                );
+                return 0;
+            }
+            Hold::Dropped(n, first, e) => {
+                if first {
+                    crate::log_error!(
+                        "cannot write the log of {} for {}s: {e}; its lines are dropped and counted \
+                         until it can: free space under the state directory",
+                        job,
+                        HOLD_LIMIT.as_secs()
+                    );
+                }
+                return n;
+            }
+            Hold::Wait(e) => {
+                if !held {
+                    crate::log_error!(
+                        "cannot write the log of {}: {e}; its output waits until it can (at most {}s), \
+                         and the job with it once its pipe is full: free space under the state directory",
+                        job,
+                        HOLD_LIMIT.as_secs()
+                    );
+                    held = true;
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(HOLD_MAX);
+            }
         }
     }
 }
