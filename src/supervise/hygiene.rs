@@ -48,6 +48,7 @@ pub fn prepare() {
     block_hangup(true);
     reset_ignored_signals();
     close_inherited_on_exec();
+    tune_allocator();
     let limit = rustix::process::getrlimit(Resource::Nofile);
     if limit.maximum != limit.current
         && rustix::process::setrlimit(
@@ -62,6 +63,29 @@ pub fn prepare() {
         let _ = JOB_NOFILE.set(limit);
     }
 }
+
+/// Keeps the daemon's heap from holding on to memory after a burst. glibc
+/// raises its mmap threshold each time it frees a large mmapped block,
+/// after which buffers of that size (a run's 64-256 KiB line buffers) come
+/// from the heap and leave it fragmented: a ten-minute chaos run ended
+/// with 3.6 MB of heap for 1.1 MB in use. A fixed threshold keeps large
+/// buffers in their own mappings, returned when freed, and a lower trim
+/// threshold gives back a heap top that is free.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn tune_allocator() {
+    // SAFETY: mallopt takes two integers and only changes malloc's tuning
+    // parameters; it is called before the daemon starts any thread, and
+    // an unsupported parameter is refused with a return value of 0, which
+    // is harmless (the defaults stay).
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
 
 /// Lets a SIGHUP held back since [`prepare`] through (to the handler
 /// installed since: it reloads).
