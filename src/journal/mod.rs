@@ -317,10 +317,11 @@ fn own_line(e: &Entry) -> Vec<u8> {
     b
 }
 
-/// The task that sends the daemon's own entries, in order. They always
-/// go to journald (counted against its rate limit, never held back by
-/// it); one journald will not take goes to the job's file, or for a line
-/// about the daemon itself, to stderr (unless that is the journal too).
+/// The task that sends the daemon's own entries, in order, to journald,
+/// within jobd's share of its rate limit. One about a job that journald
+/// will not take (or that is over that share) goes to the job's file; one
+/// about the daemon itself is on stderr already, where that is not the
+/// journal.
 async fn send_own(
     sock: Arc<JournalSocket>,
     files: Arc<FileLogs>,
@@ -342,10 +343,10 @@ async fn send_own(
         if (fits || e.job.is_none()) && sock.send(&encode_own(&e)).await {
             continue;
         }
+        // A line about the daemon itself is on stderr already (`line`),
+        // unless stderr is the journal.
         if e.job.is_some() {
             own_to_file_held(&files, &e).await;
-        } else if !*STDERR_IS_JOURNAL.get_or_init(stderr_is_journal) {
-            stderr::write_line(e.message.as_bytes());
         }
     }
 }

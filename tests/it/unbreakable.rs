@@ -517,7 +517,7 @@ fn a_hung_journald_holds_up_no_job_and_loses_no_line() {
     let Some(j) = Journald::start("hung") else {
         return;
     };
-    let d = Daemon::start_env(
+    let mut d = Daemon::start_env(
         "jobs:\n  flood: {exec: ['seq', '100000'], type: oneshot}\n",
         &[("JOBD_LOG_NAMESPACE", &j.ns), ("JOBD_MIRROR_OUTPUT", "0")],
     );
@@ -526,6 +526,9 @@ fn a_hung_journald_holds_up_no_job_and_loses_no_line() {
     d.ok(&["run-now", "flood", "--wait"]);
     let took = t0.elapsed();
     let rss = rss_kib(d.pid());
+    // A line of the daemon's own that journald will not take either: it
+    // is on stderr once, never twice.
+    d.ok(&["reload"]);
     send(j.pid(), "CONT");
     assert!(took < Duration::from_secs(8), "the job took {took:?}");
     assert!(rss < 64 * 1024, "daemon RSS {rss} KiB");
@@ -560,6 +563,17 @@ fn a_hung_journald_holds_up_no_job_and_loses_no_line() {
         "out of order"
     );
     assert!(d.status("flood")["log_to_file"].as_u64().unwrap_or(0) > 0);
+    // The daemon's entries go out in order: once run 2's `started` is in
+    // the journal, the reload's entry has been dealt with; a second
+    // reload's line then comes after anything the first one printed.
+    assert!(within(Duration::from_secs(20), || {
+        !j.entries(&["SYSLOG_IDENTIFIER=jobd", &format!("JOBD_INVOCATION={inv2}")])
+            .is_empty()
+    }));
+    d.signal("HUP");
+    d.wait_for("reloaded on SIGHUP");
+    let reloads = d.log.iter().filter(|l| l.contains("reloaded")).count();
+    assert_eq!(reloads, 2, "{}", d.log.join("\n"));
 }
 
 #[test]
