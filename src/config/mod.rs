@@ -125,6 +125,30 @@ pub struct Job {
     pub stop_signal: i32,
     pub stop_timeout: Duration,
     pub on_failure: Vec<String>,
+    /// `nice`: the run's scheduling niceness, -20..19.
+    pub nice: Option<i32>,
+    /// `io_class`/`io_priority`: the run's I/O scheduling.
+    pub io: Option<IoPriority>,
+}
+
+/// An I/O scheduling class and level, as `ioprio_set(2)` takes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoPriority {
+    Realtime(u8),
+    BestEffort(u8),
+    Idle,
+}
+
+impl IoPriority {
+    /// The value `ioprio_set` takes: class in the top bits, level below.
+    pub fn raw(self) -> i32 {
+        const SHIFT: i32 = 13;
+        match self {
+            IoPriority::Realtime(l) => (1 << SHIFT) | i32::from(l),
+            IoPriority::BestEffort(l) => (2 << SHIFT) | i32::from(l),
+            IoPriority::Idle => 3 << SHIFT,
+        }
+    }
 }
 
 impl Job {

@@ -36,6 +36,9 @@ pub const JOB_KEYS: &[&str] = &[
     "stop_signal",
     "stop_timeout",
     "on_failure",
+    "nice",
+    "io_class",
+    "io_priority",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -77,6 +80,9 @@ pub struct RawJob {
     pub stop_signal: Option<Spanned<Scalar>>,
     pub stop_timeout: Option<Spanned<Scalar>>,
     pub on_failure: Option<Spanned<Words>>,
+    pub nice: Option<Spanned<i64>>,
+    pub io_class: Option<Spanned<String>>,
+    pub io_priority: Option<Spanned<i64>>,
 }
 
 /// A string, or a list of strings: `exec`, `on_calendar`, `cron`,

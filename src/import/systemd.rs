@@ -108,6 +108,9 @@ const SERVICE_KEYS: &[&str] = &[
     "TimeoutStopSec",
     "TimeoutStartSec",
     "RuntimeMaxSec",
+    "Nice",
+    "IOSchedulingClass",
+    "IOSchedulingPriority",
 ];
 const UNIT_KEYS: &[&str] = &[
     "Description",
@@ -409,6 +412,7 @@ fn import_service_keys(svc: &Unit, oneshot: bool, job: &mut JobOut, w: &mut Vec<
     if let Some(v) = svc.last("Service", "KillSignal") {
         job.set("stop_signal", quote(v));
     }
+    import_priorities(svc, job, w);
     if let Some(v) = svc.last("Unit", "StartLimitBurst") {
         job.set("start_limit_burst", v.to_owned());
     }
@@ -423,6 +427,63 @@ fn import_service_keys(svc: &Unit, oneshot: bool, job: &mut JobOut, w: &mut Vec<
         .collect();
     if !failures.is_empty() {
         job.set("on_failure", list(&failures));
+    }
+}
+
+/// `Nice=`, `IOSchedulingClass=`, `IOSchedulingPriority=`: jobd's `nice`,
+/// `io_class`, `io_priority` (a class of `none` is the default: nothing).
+fn import_priorities(svc: &Unit, job: &mut JobOut, w: &mut Vec<String>) {
+    if let Some(v) = svc.last("Service", "Nice") {
+        match v.parse::<i64>() {
+            Ok(n) if (-20..=19).contains(&n) => job.set("nice", n.to_string()),
+            _ => warn(
+                w,
+                svc,
+                0,
+                format!("Nice={v} is not a niceness (-20..19): left out"),
+            ),
+        }
+    }
+    let class = svc
+        .last("Service", "IOSchedulingClass")
+        .and_then(|c| match c {
+            "realtime" | "1" => Some("realtime"),
+            "best-effort" | "2" => Some("best-effort"),
+            "idle" | "3" => Some("idle"),
+            "none" | "0" => None,
+            other => {
+                warn(
+                    w,
+                    svc,
+                    0,
+                    format!("IOSchedulingClass={other} is not a class: left out"),
+                );
+                None
+            }
+        });
+    if let Some(c) = class {
+        job.set("io_class", quote(c));
+    }
+    if let Some(v) = svc.last("Service", "IOSchedulingPriority") {
+        match v.parse::<u8>() {
+            Ok(_) if class == Some("idle") => {
+                warn(
+                    w,
+                    svc,
+                    0,
+                    format!(
+                        "IOSchedulingPriority={v} has no meaning with the idle class: left out"
+                    ),
+                );
+            }
+            Ok(p) if p <= 7 => job.set("io_priority", p.to_string()),
+            _ => warn(
+                w,
+                svc,
+                0,
+                format!("IOSchedulingPriority={v} is not 0..7: left out"),
+            ),
+        }
     }
 }
 

@@ -81,11 +81,16 @@ pub fn spawn(
     // that is not a program as an exec failure (`start-failed`); the fork
     // path's execvp would hand it to /bin/sh instead (exit 127).
     let nofile = hygiene::job_nofile();
-    let needs_pre_exec = procs.is_some() || nofile.is_some();
+    let priority = Priority {
+        nice: job.nice,
+        io: job.io.map(crate::config::IoPriority::raw),
+    };
+    let needs_pre_exec =
+        procs.is_some() || nofile.is_some() || priority.nice.is_some() || priority.io.is_some();
     let command = |exe: &std::ffi::OsStr| {
         let mut cmd = Command::new(exe);
         if needs_pre_exec {
-            in_child(&mut cmd, procs.clone(), nofile);
+            in_child(&mut cmd, procs.clone(), nofile, priority);
         }
         for var in hygiene::MANAGER_ENV {
             cmd.env_remove(var);
@@ -112,7 +117,8 @@ pub fn spawn(
         },
         None => command(program.as_ref()).spawn(),
     };
-    let mut child = spawned.map_err(|e| exec_error(program, &e))?;
+    let prioritized = priority.nice.is_some() || priority.io.is_some();
+    let mut child = spawned.map_err(|e| exec_error(program, &e, prioritized))?;
     let pid = child.id();
     // Both were requested as pipes just above; `spawn` returns them.
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
@@ -127,22 +133,33 @@ pub fn spawn(
     })
 }
 
+/// A run's CPU and I/O scheduling (`nice`, `io_class`/`io_priority`, the
+/// latter as `ioprio_set` takes it).
+#[derive(Clone, Copy)]
+struct Priority {
+    nice: Option<i32>,
+    io: Option<i32>,
+}
+
 /// What the child does between fork and exec: join the run's cgroup
-/// (`procs`, its `cgroup.procs` opened before the fork) and take back the
-/// descriptor limit the daemon was started with.
+/// (`procs`, its `cgroup.procs` opened before the fork), take back the
+/// descriptor limit the daemon was started with, and take the job's
+/// scheduling priorities (so that whatever it forks inherits them).
 fn in_child(
     cmd: &mut Command,
     procs: Option<std::sync::Arc<std::fs::File>>,
     nofile: Option<rustix::process::Rlimit>,
+    priority: Priority,
 ) {
     #[allow(unsafe_code)]
     // SAFETY: the closure runs in the forked child before exec. It makes
-    // at most two system calls — write(2) on a descriptor opened before
-    // the fork, and setrlimit(2) with a value copied in — both
-    // async-signal-safe, with no allocation and no lock; a failure becomes
-    // an `io::Error` from the raw errno, which does not allocate either.
-    // Writing "0" to `cgroup.procs` moves the calling process, so the job
-    // starts inside its cgroup and nothing it forks can be outside.
+    // at most four system calls — write(2) on a descriptor opened before
+    // the fork, setrlimit(2), setpriority(2) and ioprio_set(2) with values
+    // copied in — all async-signal-safe, with no allocation and no lock; a
+    // failure becomes an `io::Error` from the raw errno, which does not
+    // allocate either. Writing "0" to `cgroup.procs` moves the calling
+    // process, so the job starts inside its cgroup and nothing it forks
+    // can be outside.
     unsafe {
         cmd.pre_exec(move || {
             if let Some(procs) = &procs {
@@ -151,10 +168,23 @@ fn in_child(
             if let Some(limit) = nofile {
                 let _ = rustix::process::setrlimit(rustix::process::Resource::Nofile, limit);
             }
+            if let Some(n) = priority.nice
+                && libc::setpriority(libc::PRIO_PROCESS, 0, n) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            if let Some(io) = priority.io
+                && libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, io) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
             Ok(())
         });
     }
 }
+
+/// `ioprio_set(2)`'s "this process" (linux/ioprio.h).
+const IOPRIO_WHO_PROCESS: libc::c_int = 1;
 
 /// The fork path's execvp hands a file the kernel will not run (ENOEXEC)
 /// to /bin/sh; posix_spawn reports it. Where jobd needs the fork path, it
@@ -188,12 +218,17 @@ fn check_working_directory(job: &Job) -> Result<(), String> {
     }
 }
 
-/// Why `program` could not be executed, in words.
-fn exec_error(program: &str, e: &std::io::Error) -> String {
+/// Why `program` could not be executed, in words (`prioritized`: the
+/// child also had to take a `nice` or `io_class`, which can be refused).
+fn exec_error(program: &str, e: &std::io::Error, prioritized: bool) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => {
             format!("executable {program:?} not found (not in PATH, or no such file)")
         }
+        std::io::ErrorKind::PermissionDenied if prioritized => format!(
+            "permission denied executing {program:?} or giving it its priority \
+             (a nice below the daemon's, or io_class: realtime, needs privileges)"
+        ),
         std::io::ErrorKind::PermissionDenied => {
             format!("permission denied executing {program:?} (is it executable?)")
         }

@@ -180,6 +180,32 @@ fn missing_exec() {
 }
 
 #[test]
+fn priorities_out_of_range_or_misspelt() {
+    refused(
+        "jobs:\n  a:\n    exec: x\n    nice: 25\n",
+        &["F:4:11: nice 25 is out of range: write -20 (first) to 19 (last)"],
+    );
+    refused(
+        "jobs:\n  a:\n    exec: x\n    io_class: idel\n",
+        &[
+            "F:4:15: invalid io_class \"idel\": write realtime, best-effort or idle; did you mean `idle`?",
+        ],
+    );
+    refused(
+        "jobs:\n  a:\n    exec: x\n    io_class: best-effort\n    io_priority: 8\n",
+        &["F:5:18: io_priority 8 is out of range: write 0 (first) to 7 (last)"],
+    );
+    refused(
+        "jobs:\n  a:\n    exec: x\n    io_class: idle\n    io_priority: 3\n",
+        &["F:5:18: io_priority has no meaning with io_class: idle"],
+    );
+    let (code, out, err) = check(
+        "jobs:\n  a:\n    exec: x\n    nice: -20\n    io_class: realtime\n    io_priority: 0\n",
+    );
+    assert_eq!((code, out.as_str()), (Some(0), "ok: 1 jobs\n"), "{err}");
+}
+
+#[test]
 fn misspelt_stop_signal() {
     refused(
         "jobs:\n  a:\n    exec: x\n    stop_signal: SIGTREM\n",

@@ -122,11 +122,15 @@ fn nightly_timer_with_its_service() {
         "{:?}",
         j.argv
     );
-    for key in ["AccuracySec", "Nice", "IOSchedulingClass"] {
-        assert!(
-            warn.contains(&format!("{key}= has no jobd equivalent")),
-            "{key}: {warn}"
-        );
+    assert!(
+        warn.contains("AccuracySec= has no jobd equivalent"),
+        "{warn}"
+    );
+    // A nightly indexer at the lowest CPU and I/O priority, as written.
+    assert_eq!(j.nice, Some(19));
+    assert_eq!(j.io, Some(jobd::config::IoPriority::Idle));
+    for key in ["Nice", "IOSchedulingClass"] {
+        assert!(!warn.contains(key), "{key}: {warn}");
     }
     assert!(!warn.contains("WantedBy"), "{warn}");
     if let Some(want) = systemd_elapses(&["*-*-* 04:00:00", "Sat *-*-* 12:30"]) {
@@ -379,4 +383,43 @@ fn a_oneshots_start_timeout_is_its_run_time_limit() {
     assert_eq!(job(&c, "watch").timeout, minutes(120), "{yaml}");
     assert_eq!(job(&c, "both").timeout, minutes(5), "{yaml}");
     assert!(!warn.contains("TimeoutStartSec"), "{warn}");
+}
+
+#[test]
+fn nice_and_io_scheduling_are_imported() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(
+        d.path(),
+        "index.service",
+        "[Service]\nType=oneshot\nExecStart=/bin/true\nNice=19\nIOSchedulingClass=idle\n",
+    );
+    write(
+        d.path(),
+        "sync.service",
+        "[Service]\nExecStart=/bin/true\nIOSchedulingClass=best-effort\nIOSchedulingPriority=7\nNice=-5\n",
+    );
+    write(
+        d.path(),
+        "odd.service",
+        "[Service]\nExecStart=/bin/true\nIOSchedulingClass=idle\nIOSchedulingPriority=3\nNice=40\n",
+    );
+    let (yaml, warn) = import(d.path(), &["systemd", &d.path().display().to_string()]);
+    let c = checked(d.path(), &yaml);
+    use jobd::config::IoPriority;
+    assert_eq!(job(&c, "index").nice, Some(19), "{yaml}");
+    assert_eq!(job(&c, "index").io, Some(IoPriority::Idle), "{yaml}");
+    assert_eq!(job(&c, "sync").nice, Some(-5), "{yaml}");
+    assert_eq!(
+        job(&c, "sync").io,
+        Some(IoPriority::BestEffort(7)),
+        "{yaml}"
+    );
+    assert_eq!(job(&c, "odd").nice, None, "{yaml}");
+    assert_eq!(job(&c, "odd").io, Some(IoPriority::Idle), "{yaml}");
+    assert!(warn.contains("Nice=40 is not a niceness"), "{warn}");
+    assert!(
+        warn.contains("IOSchedulingPriority=3 has no meaning with the idle class"),
+        "{warn}"
+    );
+    assert!(!warn.contains("index.service"), "{warn}");
 }

@@ -387,6 +387,50 @@ fn no_stray_and_no_zombie_with_cgroups() {
 }
 
 #[test]
+fn nice_and_io_class_are_the_jobs_and_its_childrens() {
+    let mut d = Daemon::start(
+        "jobs:\n  batch:\n    exec: ['sh', '-c', 'sleep 1000 & echo up; exec sleep 1001']\n    nice: 10\n    io_class: idle\n  normal:\n    exec: ['sh', '-c', 'echo up; exec sleep 1002']\n    io_class: best-effort\n    io_priority: 6\n",
+    );
+    d.wait_for_nth("]: up", 2);
+    let nice_of = |pid: u64| -> i64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+        let rest = stat.rsplit_once(')').expect("comm").1;
+        // Field 19 of proc(5); the first after the command is field 3.
+        rest.split_whitespace()
+            .nth(16)
+            .expect("nice")
+            .parse()
+            .expect("number")
+    };
+    let ionice = |pid: u64| -> String {
+        let out = std::process::Command::new("ionice")
+            .arg("-p")
+            .arg(pid.to_string())
+            .output()
+            .expect("ionice (util-linux)");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let pids = |job: &str| -> Vec<u64> {
+        d.status(job)["processes"]
+            .as_array()
+            .expect("processes")
+            .iter()
+            .filter_map(|p| p["pid"].as_u64())
+            .collect()
+    };
+    let batch = pids("batch");
+    assert_eq!(batch.len(), 2, "{batch:?}");
+    for &p in &batch {
+        assert_eq!(nice_of(p), 10, "process {p}");
+        assert_eq!(ionice(p), "idle", "process {p}");
+    }
+    for p in pids("normal") {
+        assert_eq!(nice_of(p), 0);
+        assert_eq!(ionice(p), "best-effort: prio 6");
+    }
+}
+
+#[test]
 fn at_shutdown_every_finished_comes_before_jobd_stopped() {
     // The setsid child keeps the run's pipes open until it is killed, so
     // the run's output ends only after its processes are gone.
