@@ -103,7 +103,9 @@ impl Containment {
             .collect();
         let mut ended = Vec::new();
         for dir in &runs {
-            if populated(dir) && std::fs::write(dir.join("cgroup.kill"), b"1").is_ok() {
+            let killed = populated(dir)
+                && (std::fs::write(dir.join("cgroup.kill"), b"1").is_ok() || kill_members(dir));
+            if killed {
                 ended.push(
                     dir.file_name()
                         .unwrap_or_default()
@@ -112,9 +114,19 @@ impl Containment {
                 );
             }
         }
-        // SIGKILL takes a moment; start-up waits for it, briefly.
+        // SIGKILL takes a moment; start-up waits for it, briefly (and,
+        // without cgroup.kill, catches what forked meanwhile).
         let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
-        while runs.iter().any(|d| populated(d)) && std::time::Instant::now() < until {
+        while std::time::Instant::now() < until {
+            let left: Vec<&PathBuf> = runs.iter().filter(|d| populated(d)).collect();
+            if left.is_empty() {
+                break;
+            }
+            for dir in left {
+                if !dir.join("cgroup.kill").exists() {
+                    kill_members(dir);
+                }
+            }
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         for dir in &runs {
@@ -122,6 +134,36 @@ impl Containment {
         }
         ended
     }
+}
+
+/// Whether process `pid` is in the cgroup `dir` (by its cgroup v2 path).
+fn in_cgroup(pid: u32, dir: &Path) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
+        })
+        .is_some_and(|rel| dir.ends_with(rel.trim_start_matches('/')))
+}
+
+/// SIGKILL to each process in the cgroup `dir`, for kernels without
+/// `cgroup.kill` (before 5.14): each through a pidfd opened first and
+/// checked after (still in `dir`), so a reused number is never hit.
+/// Whether there was any.
+fn kill_members(dir: &Path) -> bool {
+    let members = read_pids(&dir.join("cgroup.procs")).unwrap_or_default();
+    for &raw in &members {
+        let Some(p) = pid(raw) else {
+            continue;
+        };
+        if let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty())
+            && in_cgroup(raw, dir)
+        {
+            let _ = rustix::process::pidfd_send_signal(&fd, Signal::KILL);
+        }
+    }
+    !members.is_empty()
 }
 
 /// Whether any process is in the cgroup `dir` or below it.
@@ -332,13 +374,7 @@ impl Scope {
             return true;
         }
         match &self.cgroup {
-            Some(dir) => std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
-                .ok()
-                .and_then(|c| {
-                    c.lines()
-                        .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
-                })
-                .is_some_and(|rel| dir.ends_with(rel.trim_start_matches('/'))),
+            Some(dir) => in_cgroup(pid, dir),
             None => proc.pgid == self.pgid || has_invocation(pid, &self.invocation),
         }
     }
