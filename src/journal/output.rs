@@ -338,7 +338,8 @@ impl RunOutput {
         line: &impl Fn(usize) -> &'a [u8],
         why: &'static str,
     ) {
-        let n = range.len() as u64 - self.write_file(&self.spill, stream, range, line).await;
+        let lines = range.len() as u64;
+        let n = lines.saturating_sub(self.write_file(&self.spill, stream, range, line).await);
         self.to_file.fetch_add(n, Ordering::Relaxed);
         let mut u = self
             .unreported
