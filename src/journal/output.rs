@@ -183,13 +183,6 @@ impl RunOutput {
         }
     }
 
-    fn file_sink(&self) -> Option<&Arc<Mutex<JobFile>>> {
-        match &self.sink {
-            RunSink::File(f) => Some(f),
-            RunSink::Journal(_) => None,
-        }
-    }
-
     fn stream_done(&self) {
         let (last, pending) = {
             let mut open = self
@@ -205,11 +198,11 @@ impl RunOutput {
         };
         if last {
             self.report_to_file();
-            for f in [Some(&self.spill), self.file_sink()].into_iter().flatten() {
-                f.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .release();
-            }
+            // The job's file, whichever sink: `RunSink::File` shares it.
+            self.spill
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .release();
         }
         if let Some(e) = pending {
             self.log.emit(e);

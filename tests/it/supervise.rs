@@ -33,6 +33,16 @@ fn kill9(pid: u32) {
     crate::helper::daemon::send(pid, "KILL");
 }
 
+/// The pids `status --json` lists for a run, in its order (main first).
+fn run_pids(status: &serde_json::Value) -> Vec<u32> {
+    status["processes"]
+        .as_array()
+        .expect("processes")
+        .iter()
+        .map(|p| u32::try_from(p["pid"].as_u64().expect("pid")).expect("pid"))
+        .collect()
+}
+
 fn pid_of(d: &Daemon, name: &str) -> u32 {
     let v = d.job(name)["pid"]
         .as_u64()
@@ -335,16 +345,11 @@ fn no_strays(start: impl Fn(&str) -> Daemon, mode: &str) {
     let pids = tree_pids(&mut d);
     let status = d.status("tree");
     assert_eq!(status["containment"], mode);
-    let listed: Vec<u64> = status["processes"]
-        .as_array()
-        .expect("processes")
-        .iter()
-        .map(|p| p["pid"].as_u64().expect("pid"))
-        .collect();
+    let listed = run_pids(&status);
     for p in &pids {
-        assert!(listed.contains(&u64::from(*p)), "{p} not in {listed:?}");
+        assert!(listed.contains(p), "{p} not in {listed:?}");
     }
-    assert_eq!(listed[0], u64::from(pids[0]), "main process first");
+    assert_eq!(listed[0], pids[0], "main process first");
     assert!(status["memory_bytes"].as_u64() > Some(0));
     d.ok(&["stop", "tree"]);
     assert_gone(&pids, "after stop");
@@ -392,7 +397,7 @@ fn nice_and_io_class_are_the_jobs_and_its_childrens() {
         "jobs:\n  batch:\n    exec: ['sh', '-c', 'sleep 1000 & echo up; exec sleep 1001']\n    nice: 10\n    io_class: idle\n  normal:\n    exec: ['sh', '-c', 'echo up; exec sleep 1002']\n    io_class: best-effort\n    io_priority: 6\n",
     );
     d.wait_for_nth("]: up", 2);
-    let nice_of = |pid: u64| -> i64 {
+    let nice_of = |pid: u32| -> i64 {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
         let rest = stat.rsplit_once(')').expect("comm").1;
         // Field 19 of proc(5); the first after the command is field 3.
@@ -402,7 +407,7 @@ fn nice_and_io_class_are_the_jobs_and_its_childrens() {
             .parse()
             .expect("number")
     };
-    let ionice = |pid: u64| -> String {
+    let ionice = |pid: u32| -> String {
         let out = std::process::Command::new("ionice")
             .arg("-p")
             .arg(pid.to_string())
@@ -410,21 +415,13 @@ fn nice_and_io_class_are_the_jobs_and_its_childrens() {
             .expect("ionice (util-linux)");
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     };
-    let pids = |job: &str| -> Vec<u64> {
-        d.status(job)["processes"]
-            .as_array()
-            .expect("processes")
-            .iter()
-            .filter_map(|p| p["pid"].as_u64())
-            .collect()
-    };
-    let batch = pids("batch");
+    let batch = run_pids(&d.status("batch"));
     assert_eq!(batch.len(), 2, "{batch:?}");
     for &p in &batch {
         assert_eq!(nice_of(p), 10, "process {p}");
         assert_eq!(ionice(p), "idle", "process {p}");
     }
-    for p in pids("normal") {
+    for p in run_pids(&d.status("normal")) {
         assert_eq!(nice_of(p), 0);
         assert_eq!(ionice(p), "best-effort: prio 6");
     }
@@ -442,10 +439,11 @@ fn at_shutdown_every_finished_comes_before_jobd_stopped() {
     let mut d = Daemon::start(&config);
     d.wait_for_nth("]: up", 5);
     d.signal("TERM");
+    // Lines are read in order: what is read up to `jobd stopped` came
+    // before it.
     d.wait_for("jobd stopped");
-    let last = d.log.len() - 1;
     let finished = d.log.iter().filter(|l| l.contains(": finished:")).count();
-    assert_eq!(finished, 5, "{}", d.log[..=last].join("\n"));
+    assert_eq!(finished, 5, "{}", d.log.join("\n"));
     assert!(d.wait_exit().success());
 }
 
@@ -469,12 +467,7 @@ fn runs_a_killed_daemon_left_are_ended_by_the_next_one() {
         &cg.dir,
     );
     d.wait_for("]: up");
-    let pids: Vec<u32> = d.status("w")["processes"]
-        .as_array()
-        .expect("processes")
-        .iter()
-        .filter_map(|p| u32::try_from(p["pid"].as_u64()?).ok())
-        .collect();
+    let pids = run_pids(&d.status("w"));
     assert_eq!(pids.len(), 2, "{pids:?}");
     let old = run_cgroups(&cg.dir);
     assert_eq!(old.len(), 1, "{old:?}");
@@ -640,12 +633,7 @@ fn inotify_watcher_is_supervised_end_to_end() {
     assert_eq!(d.job("watchintake")["restarts"], 1);
     assert_gone(&first, "the first watcher after its crash");
     let status = d.status("watchintake");
-    let second: Vec<u32> = status["processes"]
-        .as_array()
-        .expect("processes")
-        .iter()
-        .map(|p| u32::try_from(p["pid"].as_u64().expect("pid")).expect("pid"))
-        .collect();
+    let second = run_pids(&status);
     assert!(second.len() >= 2, "{status}");
     d.ok(&["stop", "watchintake"]);
     assert_gone(&second, "after stop");
