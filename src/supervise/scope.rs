@@ -114,25 +114,54 @@ impl Containment {
                 );
             }
         }
-        // SIGKILL takes a moment; start-up waits for it, briefly (and,
-        // without cgroup.kill, catches what forked meanwhile).
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
-        while std::time::Instant::now() < until {
-            let left: Vec<&PathBuf> = runs.iter().filter(|d| populated(d)).collect();
-            if left.is_empty() {
-                break;
-            }
-            for dir in left {
-                if !dir.join("cgroup.kill").exists() {
-                    kill_members(dir);
-                }
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        // SIGKILL takes a moment; start-up waits for it, briefly.
+        await_empty(
+            &runs,
+            std::time::Instant::now() + std::time::Duration::from_secs(1),
+        );
         for dir in &runs {
             remove_tree(dir);
         }
         ended
+    }
+}
+
+/// Waits, until `until` at the latest, for the cgroups `runs` to empty:
+/// woken through inotify by their `cgroup.events`, which the kernel marks
+/// modified when `populated` changes. Where there is no `cgroup.kill`,
+/// what is left is SIGKILLed again at each turn, at least every 5 ms (a
+/// fork makes no event).
+fn await_empty(runs: &[PathBuf], until: std::time::Instant) {
+    use rustix::event::{PollFd, PollFlags};
+    use rustix::fs::inotify;
+    const REKILL: std::time::Duration = std::time::Duration::from_millis(5);
+    let watch = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK).ok();
+    if let Some(fd) = &watch {
+        for dir in runs {
+            let _ = inotify::add_watch(fd, dir.join("cgroup.events"), inotify::WatchFlags::MODIFY);
+        }
+    }
+    let mut events = [0u8; 1024];
+    loop {
+        let left: Vec<&PathBuf> = runs.iter().filter(|d| populated(d)).collect();
+        let now = std::time::Instant::now();
+        if left.is_empty() || now >= until {
+            return;
+        }
+        let mut wait = until - now;
+        for dir in left {
+            if !dir.join("cgroup.kill").exists() {
+                kill_members(dir);
+                wait = wait.min(REKILL);
+            }
+        }
+        match (&watch, rustix::time::Timespec::try_from(wait)) {
+            (Some(fd), Ok(timeout)) => {
+                let _ = rustix::event::poll(&mut [PollFd::new(fd, PollFlags::IN)], Some(&timeout));
+                while rustix::io::read(fd, &mut events).is_ok_and(|n| n > 0) {}
+            }
+            _ => std::thread::sleep(wait.min(REKILL)),
+        }
     }
 }
 
