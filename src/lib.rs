@@ -7,6 +7,7 @@
 //! - [`tzdb`]: the system time-zone database, loaded the way glibc and
 //!   systemd load it.
 //! - [`config`]: the YAML file → a validated model, errors as FILE:LINE:COL.
+//! - [`conditions`]: `wait_for` conditions read from /proc and /sys.
 //! - [`schedule`]: pure. Next elapses, persistent catch-up, randomized delay.
 //! - [`run`]: a run's vocabulary: triggers, exit statuses, results.
 //! - [`signal`]: signal names, both ways.
@@ -24,6 +25,7 @@
 
 pub mod calendar;
 pub mod cli;
+pub mod conditions;
 pub mod config;
 pub mod daemon;
 pub mod import;

@@ -44,7 +44,10 @@ pub fn run(paths: &PathArgs, args: &Args) -> Outcome {
         rows.push([
             j.name.clone(),
             j.kind.to_string(),
-            j.state.to_string(),
+            match &j.state_reason {
+                Some(r) => format!("{} ({r})", j.state),
+                None => j.state.to_string(),
+            },
             j.next_usec
                 .map_or_else(dash, |t| timestamp::format(t, zones.local())),
             j.next_usec

@@ -80,7 +80,7 @@ fn describe_job(o: &mut String, s: &StatusInfo, zone: &Zone) {
         j.kind,
         if j.enabled { "" } else { " (disabled)" }
     );
-    let since = match s.run_start_usec {
+    let since = match s.run_start_usec.or(s.held_since_usec) {
         Some(t) => format!(
             " since {}; {}",
             timestamp::format(t, zone),
@@ -97,7 +97,12 @@ fn describe_job(o: &mut String, s: &StatusInfo, zone: &Zone) {
         (None, true) => format!(" (start limit hit; `jobd start {}` to try again)", j.name),
         (None, false) => String::new(),
     };
-    let _ = writeln!(o, "      State: {}{detail}{since}", j.state);
+    let reason = j
+        .state_reason
+        .as_ref()
+        .map_or(String::new(), |r| format!(" ({r})"));
+    let _ = writeln!(o, "      State: {}{reason}{detail}{since}", j.state);
+    conditions_and_controls(o, s);
     if !j.schedule.is_empty() {
         let _ = writeln!(o, "   Schedule: {}", j.schedule.join("; "));
     }
@@ -118,6 +123,23 @@ fn describe_job(o: &mut String, s: &StatusInfo, zone: &Zone) {
     last_run(o, s, zone);
     if let Some(inv) = &s.invocation {
         let _ = writeln!(o, " Invocation: {inv}");
+    }
+}
+
+/// `Wait for:` each condition and whether it holds; `Controls:` each
+/// resource control and whether it is applied.
+fn conditions_and_controls(o: &mut String, s: &StatusInfo) {
+    for (i, (c, holds)) in s.conditions.iter().enumerate() {
+        let label = if i == 0 { "Wait for:" } else { "" };
+        let now = if *holds { "holds" } else { "does not hold" };
+        let _ = writeln!(o, "{label:>12} {c} ({now})");
+    }
+    for (i, (c, why_not)) in s.controls.iter().enumerate() {
+        let label = if i == 0 { "Controls:" } else { "" };
+        let how = why_not
+            .as_ref()
+            .map_or_else(|| "applied".to_owned(), |w| format!("not applied: {w}"));
+        let _ = writeln!(o, "{label:>12} {c} ({how})");
     }
 }
 

@@ -7,6 +7,7 @@
 //! keys, values and job names. YAML syntax errors and unknown keys stop the
 //! YAML reader, so those come one at a time.
 
+mod controls;
 pub mod exec;
 pub mod raw;
 mod validate;
@@ -27,6 +28,8 @@ pub struct Config {
     pub log_namespace: Option<String>,
     pub log_file_max: u64,
     pub log_file_keep: u32,
+    /// `max_concurrent`: at most this many oneshot runs at once.
+    pub max_concurrent: Option<u32>,
     /// In file order.
     pub jobs: Vec<Arc<Job>>,
 }
@@ -129,6 +132,157 @@ pub struct Job {
     pub nice: Option<i32>,
     /// `io_class`/`io_priority`: the run's I/O scheduling.
     pub io: Option<IoPriority>,
+    /// `cpu_weight`, `memory_high`, `memory_max`, `pids_max`.
+    pub limits: Limits,
+    /// `wait_for`: what a due run waits for, in the file's order.
+    pub wait_for: Vec<Condition>,
+    /// `max_wait`: how long a due run may wait; `None`: until the next
+    /// elapse.
+    pub max_wait: Option<Duration>,
+    /// `inhibit`: what logind is asked to hold off while a run goes.
+    pub inhibit: Vec<Inhibit>,
+}
+
+/// A `wait_for` condition.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Condition {
+    /// `ac_power: true` (on mains) or `false` (on battery).
+    AcPower(bool),
+    /// `network: online`.
+    Network,
+    /// `mounted: PATH`.
+    Mounted(PathBuf),
+    /// `path_exists: PATH`.
+    PathExists(PathBuf),
+}
+
+impl fmt::Display for Condition {
+    /// As the config writes it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Condition::AcPower(v) => write!(f, "ac_power: {v}"),
+            Condition::Network => f.write_str("network: online"),
+            Condition::Mounted(p) => write!(f, "mounted: {}", p.display()),
+            Condition::PathExists(p) => write!(f, "path_exists: {}", p.display()),
+        }
+    }
+}
+
+/// The cgroup resource controls of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub cpu_weight: Option<u32>,
+    pub memory_high: Option<Limit>,
+    pub memory_max: Option<Limit>,
+    pub pids_max: Option<Limit>,
+}
+
+/// A cgroup limit: a number, or none (`infinity`, the kernel's `max`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    At(u64),
+    Infinity,
+}
+
+impl Limit {
+    /// As the config would write it: `512M`, `100`, `infinity`.
+    pub fn shown(self, bytes: bool) -> String {
+        match self {
+            Limit::At(n) if bytes => {
+                let unit = [(40, "T"), (30, "G"), (20, "M"), (10, "K")]
+                    .into_iter()
+                    .find(|(shift, _)| n >= 1 << shift && n % (1 << shift) == 0);
+                match unit {
+                    Some((shift, u)) => format!("{}{u}", n >> shift),
+                    None => n.to_string(),
+                }
+            }
+            Limit::At(n) => n.to_string(),
+            Limit::Infinity => "infinity".to_owned(),
+        }
+    }
+
+    /// As a cgroup file takes it.
+    pub fn cgroup_text(self) -> String {
+        match self {
+            Limit::At(n) => n.to_string(),
+            Limit::Infinity => "max".to_owned(),
+        }
+    }
+}
+
+impl Limits {
+    /// Each control that is set: its key, the cgroup file it is written
+    /// to, the controller that file belongs to, and the value (as the
+    /// file takes it, and as the config writes it).
+    pub fn files(&self) -> Vec<LimitFile> {
+        let mut out = Vec::new();
+        if let Some(w) = self.cpu_weight {
+            let v = w.to_string();
+            out.push(LimitFile {
+                key: "cpu_weight",
+                file: "cpu.weight",
+                controller: "cpu",
+                value: v.clone(),
+                shown: v,
+            });
+        }
+        let limits = [
+            (
+                "memory_high",
+                "memory.high",
+                "memory",
+                self.memory_high,
+                true,
+            ),
+            ("memory_max", "memory.max", "memory", self.memory_max, true),
+            ("pids_max", "pids.max", "pids", self.pids_max, false),
+        ];
+        for (key, file, controller, v, bytes) in limits {
+            if let Some(v) = v {
+                out.push(LimitFile {
+                    key,
+                    file,
+                    controller,
+                    value: v.cgroup_text(),
+                    shown: v.shown(bytes),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// One cgroup control of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitFile {
+    pub key: &'static str,
+    pub file: &'static str,
+    pub controller: &'static str,
+    /// As the cgroup file takes it.
+    pub value: String,
+    /// As the config writes it.
+    pub shown: String,
+}
+
+/// What a run holds off (logind's inhibitor "what").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inhibit {
+    Sleep,
+    Shutdown,
+    Idle,
+}
+
+impl Inhibit {
+    pub const ALL: [Inhibit; 3] = [Inhibit::Sleep, Inhibit::Shutdown, Inhibit::Idle];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Inhibit::Sleep => "sleep",
+            Inhibit::Shutdown => "shutdown",
+            Inhibit::Idle => "idle",
+        }
+    }
 }
 
 /// An I/O scheduling class and level, as `ioprio_set(2)` takes them.
@@ -349,6 +503,8 @@ fn explain_yaml_error(message: &str) -> String {
         let expected = rest.split_once("expected").map_or("", |(_, e)| e);
         let (place, keys) = if expected.contains(" exec,") || expected.contains("`exec`") {
             ("job key", raw::JOB_KEYS)
+        } else if expected.contains("`ac_power`") {
+            ("wait_for condition", raw::CONDITION_KEYS)
         } else {
             ("top-level key", raw::TOP_KEYS)
         };

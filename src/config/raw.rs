@@ -10,7 +10,13 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{Location, Spanned};
 
 /// Every top-level key, for "did you mean".
-pub const TOP_KEYS: &[&str] = &["log_namespace", "log_file_max", "log_file_keep", "jobs"];
+pub const TOP_KEYS: &[&str] = &[
+    "log_namespace",
+    "log_file_max",
+    "log_file_keep",
+    "max_concurrent",
+    "jobs",
+];
 
 /// Every per-job key, for "did you mean".
 pub const JOB_KEYS: &[&str] = &[
@@ -39,7 +45,17 @@ pub const JOB_KEYS: &[&str] = &[
     "nice",
     "io_class",
     "io_priority",
+    "cpu_weight",
+    "memory_high",
+    "memory_max",
+    "pids_max",
+    "wait_for",
+    "max_wait",
+    "inhibit",
 ];
+
+/// Every `wait_for` condition, for "did you mean".
+pub const CONDITION_KEYS: &[&str] = &["ac_power", "network", "mounted", "path_exists"];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,6 +63,7 @@ pub struct RawConfig {
     pub log_namespace: Option<Spanned<String>>,
     pub log_file_max: Option<Spanned<Scalar>>,
     pub log_file_keep: Option<Spanned<u32>>,
+    pub max_concurrent: Option<Spanned<u32>>,
     pub jobs: Option<Jobs>,
 }
 
@@ -83,6 +100,23 @@ pub struct RawJob {
     pub nice: Option<Spanned<i64>>,
     pub io_class: Option<Spanned<String>>,
     pub io_priority: Option<Spanned<i64>>,
+    pub cpu_weight: Option<Spanned<i64>>,
+    pub memory_high: Option<Spanned<Scalar>>,
+    pub memory_max: Option<Spanned<Scalar>>,
+    pub pids_max: Option<Spanned<Scalar>>,
+    pub wait_for: Option<Spanned<RawWaitFor>>,
+    pub max_wait: Option<Spanned<Scalar>>,
+    pub inhibit: Option<Spanned<Words>>,
+}
+
+/// `wait_for`: the conditions a due run waits for.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWaitFor {
+    pub ac_power: Option<Spanned<bool>>,
+    pub network: Option<Spanned<String>>,
+    pub mounted: Option<Spanned<Words>>,
+    pub path_exists: Option<Spanned<Words>>,
 }
 
 /// A string, or a list of strings: `exec`, `on_calendar`, `cron`,

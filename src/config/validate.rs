@@ -38,7 +38,7 @@ fn valid_name(name: &str) -> bool {
 }
 
 impl Validator<'_> {
-    fn error(&mut self, at: &Location, message: String) {
+    pub(super) fn error(&mut self, at: &Location, message: String) {
         self.errors.push(ConfigError {
             path: self.path.to_owned(),
             line: at.line(),
@@ -80,6 +80,17 @@ impl Validator<'_> {
                 4
             }
         };
+        let max_concurrent = raw.max_concurrent.and_then(|m| {
+            if m.value == 0 {
+                self.error(
+                    &m.referenced,
+                    "max_concurrent 0 would never start a job: write 1 or more, or leave it out for no limit".to_owned(),
+                );
+                None
+            } else {
+                Some(m.value)
+            }
+        });
         let raw_jobs = raw.jobs.unwrap_or_default().0;
         let names: Vec<String> = raw_jobs.iter().map(|(n, _)| n.value.clone()).collect();
         let mut jobs = Vec::with_capacity(raw_jobs.len());
@@ -102,6 +113,7 @@ impl Validator<'_> {
             log_namespace,
             log_file_max,
             log_file_keep,
+            max_concurrent,
             jobs,
         }
     }
@@ -203,6 +215,10 @@ impl Validator<'_> {
         let on_failure = self.on_failure(raw.on_failure.as_ref(), names);
         let nice = self.nice(raw.nice.as_ref());
         let io = self.io(raw.io_class.as_ref(), raw.io_priority.as_ref());
+        let limits = self.limits(&raw);
+        let wait_for = self.wait_for(raw.wait_for.as_ref(), &vars);
+        let max_wait = raw.max_wait.as_ref().and_then(|s| self.span(s, "max_wait"));
+        let inhibit = self.inhibit(raw.inhibit.as_ref());
 
         if self.errors.len() > before {
             return None;
@@ -232,6 +248,10 @@ impl Validator<'_> {
             on_failure,
             nice,
             io,
+            limits,
+            wait_for,
+            max_wait,
+            inhibit,
         })
     }
 
@@ -480,81 +500,6 @@ impl Validator<'_> {
                 );
                 15
             }),
-        }
-    }
-
-    /// `nice`: -20..19, as `setpriority(2)` takes it.
-    fn nice(&mut self, raw: Option<&Spanned<i64>>) -> Option<i32> {
-        let n = raw?;
-        match i32::try_from(n.value) {
-            Ok(v) if (-20..=19).contains(&v) => Some(v),
-            _ => {
-                self.error(
-                    &n.referenced,
-                    format!(
-                        "nice {} is out of range: write -20 (first) to 19 (last)",
-                        n.value
-                    ),
-                );
-                None
-            }
-        }
-    }
-
-    /// `io_class` (`realtime`, `best-effort`, `idle`) and `io_priority`
-    /// (0..7, for the first two; 4 where only the class is given, as the
-    /// kernel's default level).
-    fn io(
-        &mut self,
-        class: Option<&Spanned<String>>,
-        level: Option<&Spanned<i64>>,
-    ) -> Option<crate::config::IoPriority> {
-        use crate::config::IoPriority;
-        const CLASSES: &[&str] = &["realtime", "best-effort", "idle"];
-        let lv = match level {
-            Some(l) => match u8::try_from(l.value) {
-                Ok(v) if v <= 7 => Some(v),
-                _ => {
-                    self.error(
-                        &l.referenced,
-                        format!(
-                            "io_priority {} is out of range: write 0 (first) to 7 (last)",
-                            l.value
-                        ),
-                    );
-                    return None;
-                }
-            },
-            None => None,
-        };
-        let Some(class) = class else {
-            // A level alone is systemd's IOSchedulingPriority= without a
-            // class: best-effort.
-            return lv.map(IoPriority::BestEffort);
-        };
-        match class.value.as_str() {
-            "realtime" => Some(IoPriority::Realtime(lv.unwrap_or(4))),
-            "best-effort" => Some(IoPriority::BestEffort(lv.unwrap_or(4))),
-            "idle" => {
-                if let Some(l) = level {
-                    self.error(
-                        &l.referenced,
-                        "io_priority has no meaning with io_class: idle; remove it, or choose best-effort"
-                            .to_owned(),
-                    );
-                }
-                Some(IoPriority::Idle)
-            }
-            other => {
-                self.error(
-                    &class.referenced,
-                    format!(
-                        "invalid io_class {other:?}: write realtime, best-effort or idle{}",
-                        suggestion(other, CLASSES.iter().copied())
-                    ),
-                );
-                None
-            }
         }
     }
 

@@ -32,13 +32,16 @@
 //! reported and survived (a job that cannot start, a store that cannot be
 //! written, a bad request): the loop never stops for a job's sake.
 
+mod controls;
 mod handlers;
+mod held;
 mod notice;
 mod notify;
 mod pump;
 mod server;
 mod setup;
 mod timer;
+mod watch;
 mod world;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -63,7 +66,8 @@ use crate::tzdb::{SystemZones, now_usec};
 use notify::notify;
 use server::Incoming;
 use timer::{Wake, WallTimer};
-use world::Planner;
+use watch::Watch;
+use world::{Planner, Slots};
 
 /// Where the daemon finds and keeps things.
 #[derive(Clone, Debug)]
@@ -126,6 +130,10 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
             timer,
             started: Instant::now(),
             store_failing: false,
+            watch: Watch::new(crate::conditions::Roots::default()),
+            slots: Slots::default(),
+            recheck: false,
+            helpers: HashMap::new(),
         };
         daemon.run(rx).await;
         drop(bound);
@@ -152,6 +160,8 @@ struct Slot {
     to_file: Arc<std::sync::atomic::AtomicU64>,
     /// The run in progress: its processes and its output.
     io: Option<RunIo>,
+    /// What systemd-inhibit said when it last refused (`inhibit`).
+    inhibit_refused: Option<String>,
 }
 
 struct RunIo {
@@ -181,6 +191,14 @@ struct Daemon {
     log: Log,
     timer: WallTimer,
     started: Instant,
+    /// The kernel's news about `wait_for` conditions.
+    watch: Watch,
+    /// `max_concurrent` and its use.
+    slots: Slots,
+    /// A condition changed or a slot came free: held runs ask again.
+    recheck: bool,
+    /// Helper processes of runs (`inhibit`) → their job.
+    helpers: HashMap<u32, controls::Inhibitor>,
 }
 
 impl Daemon {
@@ -200,11 +218,16 @@ impl Daemon {
             let Some(slot) = self.jobs.get_mut(&id) else {
                 continue;
             };
+            let before = held::load(&slot.life);
             let mut world = Planner {
                 zones: &self.zones,
                 mktime: &mut self.mktime,
+                facts: &self.watch.facts,
+                slots: self.slots,
             };
             let actions = slot.life.step(event, now, &mut world);
+            let after = held::load(&slot.life);
+            self.account(before, after);
             for action in actions {
                 self.carry_out(id, action, &mut queue);
             }
@@ -224,6 +247,7 @@ impl Daemon {
                 tail: Tail::default(),
                 to_file: Arc::default(),
                 io: None,
+                inhibit_refused: None,
             },
         );
         id
@@ -270,20 +294,24 @@ impl Daemon {
                 Some(inc) = requests.recv() => self.handle(inc),
                 _ = sigchld.recv() => self.reap(),
                 wake = self.timer.wait() => self.on_wall(wake),
+                () = self.watch.changed() => self.on_conditions(),
                 () = sleep => self.on_mono(),
                 _ = sighup.recv() => self.reload_on_sighup(),
                 _ = sigterm.recv() => break,
                 _ = sigint.recv() => break,
             }
+            self.recheck_held();
         }
         notify("STOPPING=1\n");
         self.shut_down(&mut sigchld).await;
     }
 
     fn start_up(&mut self) {
+        self.configure_watch();
         let now = now_usec();
         let mut paths = HashMap::new();
         let config = Arc::clone(&self.config);
+        self.warn_controls(config.jobs.iter().map(|j| &**j));
         for def in &config.jobs {
             let last_start = self.store.last(&def.name).map(|r| r.start_usec);
             let missed =
@@ -353,10 +381,17 @@ impl Daemon {
     fn reap(&mut self) {
         for (pid, exit) in supervise::reap() {
             if let Some(id) = self.pids.remove(&pid) {
+                let mut oom = false;
                 if let Some(io) = self.jobs.get_mut(&id).and_then(|s| s.io.as_mut()) {
                     io.scope.main_reaped();
+                    oom = io.scope.oom_killed();
+                }
+                if oom {
+                    self.step(id, Event::OomKilled);
                 }
                 self.step(id, Event::MainExited(exit));
+            } else {
+                self.helper_exited(pid, exit);
             }
         }
         self.check_finishing();
@@ -367,8 +402,8 @@ impl Daemon {
     fn check_finishing(&mut self) {
         let finishing = self.ids_where(|l| l.run().is_some_and(|r| r.finishing()));
         for id in finishing {
-            let pids = &self.pids;
-            let known = |p: u32| pids.contains_key(&p);
+            let (pids, helpers) = (&self.pids, &self.helpers);
+            let known = |p: u32| pids.contains_key(&p) || helpers.contains_key(&p);
             let alive = self
                 .jobs
                 .get(&id)

@@ -2,6 +2,8 @@
 //! `MESSAGE_ID` and extra `JOBD_*` fields — the one place a job's journal
 //! entries are written (the README's table of MESSAGE_IDs lists them).
 
+use std::time::Duration;
+
 use crate::calendar::ZoneSource as _;
 use crate::calendar::{timespan, timestamp};
 use crate::journal::{Entry, Level, message_id as mid};
@@ -175,7 +177,39 @@ pub fn render(job: &str, notice: &Notice, zones: &SystemZones) -> Entry {
             Level::Warn,
             None,
             Vec::new(),
-            format!("{job}: not started for {by}'s failure: already running"),
+            format!("{job}: not started for {by}'s failure: already running or waiting"),
+        ),
+        Notice::Deferred { reason } => (
+            Some(mid::DEFERRED),
+            Level::Info,
+            None,
+            vec![("JOBD_REASON", reason.clone())],
+            format!("{job}: deferred: {reason}"),
+        ),
+        Notice::Queued { limit } => (
+            Some(mid::DEFERRED),
+            Level::Info,
+            None,
+            vec![("JOBD_REASON", "queued".to_owned())],
+            format!("{job}: queued: {limit} run(s) going (max_concurrent {limit})"),
+        ),
+        Notice::GaveUp { waited, reason } => (
+            Some(mid::ELAPSE_SKIPPED),
+            Level::Warn,
+            None,
+            reason.iter().map(|r| ("JOBD_REASON", r.clone())).collect(),
+            format!(
+                "{job}: elapse skipped: waited {} and still {}",
+                timespan::format(Duration::from_secs(waited.as_secs())),
+                reason.as_deref().unwrap_or("queued")
+            ),
+        ),
+        Notice::ElapseMerged { state } => (
+            None,
+            Level::Info,
+            None,
+            Vec::new(),
+            format!("{job}: elapse merged into the run already {state}"),
         ),
     };
     Entry {

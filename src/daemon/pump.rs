@@ -35,15 +35,18 @@ impl Daemon {
                 queue.push_front((id, outcome));
             }
             Action::Signal(signo) => {
-                let pids = &self.pids;
+                let (pids, helpers) = (&self.pids, &self.helpers);
                 if let Some(io) = &slot.io {
-                    io.scope.signal(signo, &|p| pids.contains_key(&p));
+                    io.scope.signal(signo, &|p| {
+                        pids.contains_key(&p) || helpers.contains_key(&p)
+                    });
                 }
             }
             Action::Kill => {
-                let pids = &self.pids;
+                let (pids, helpers) = (&self.pids, &self.helpers);
                 if let Some(io) = &slot.io {
-                    io.scope.kill(&|p| pids.contains_key(&p));
+                    io.scope
+                        .kill(&|p| pids.contains_key(&p) || helpers.contains_key(&p));
                 }
             }
             Action::RecordStart(run) => self.record(|s| s.started(&name, &run)),
@@ -84,6 +87,7 @@ impl Daemon {
                 if let Some(io) = slot.io.take() {
                     io.scope.remove();
                 }
+                self.release_inhibitor(id);
             }
             Action::Forget => {
                 self.jobs.remove(&id);
@@ -110,9 +114,12 @@ impl Daemon {
         env.extend(extra);
         let spawned = self
             .containment
-            .prepare(&def.name, invocation)
+            .prepare(&def.name, invocation, &def.limits)
             .map_err(|e| format!("cannot create the job's cgroup: {e}"))
-            .and_then(|cgroup| {
+            .and_then(|(cgroup, warnings)| {
+                for w in warnings {
+                    crate::log_warn!("{}: {w}; the run goes on without it", def.name);
+                }
                 supervise::spawn(&def, slot.program.as_deref(), &env, cgroup.as_deref())
                     .map(|sp| (sp, cgroup))
             });
@@ -142,6 +149,7 @@ impl Daemon {
             output,
         });
         self.pids.insert(sp.pid, id);
+        self.hold_inhibitor(id, &def);
         Event::Spawned { pid: sp.pid }
     }
 

@@ -3,16 +3,29 @@
 //! invocation ids (`getrandom`).
 
 use crate::calendar::{MktimeState, ZoneSource as _};
-use crate::config::Job;
-use crate::lifecycle::{Elapse, World};
+use crate::conditions::Facts;
+use crate::config::{Job, JobType};
+use crate::lifecycle::{Elapse, Gate, World};
 use crate::schedule;
 use crate::tzdb::{SystemZones, now_usec};
 
 /// What the lifecycle asks of the outside world: the schedule's next
-/// elapse and fresh invocation ids.
+/// elapse, fresh invocation ids, and whether a due run may start.
 pub struct Planner<'a> {
     pub zones: &'a SystemZones,
     pub mktime: &'a mut MktimeState,
+    pub facts: &'a Facts,
+    pub slots: Slots,
+}
+
+/// `max_concurrent` and what takes its slots now.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Slots {
+    pub max: Option<u32>,
+    /// Oneshot runs going.
+    pub running: u32,
+    /// Due runs queued.
+    pub queued: u32,
 }
 
 impl World for Planner<'_> {
@@ -29,6 +42,23 @@ impl World for Planner<'_> {
 
     fn invocation(&mut self) -> String {
         invocation_id()
+    }
+
+    fn gate(&mut self, job: &Job, in_turn: bool) -> Gate {
+        if let Some(reason) = self.facts.first_false(&job.wait_for) {
+            return Gate::Wait(reason);
+        }
+        let s = self.slots;
+        match s.max {
+            // A run newly due queues behind those queued before it.
+            Some(max)
+                if job.kind == JobType::Oneshot
+                    && (s.running >= max || (!in_turn && s.queued > 0)) =>
+            {
+                Gate::Queue(max)
+            }
+            _ => Gate::Open,
+        }
     }
 }
 

@@ -210,6 +210,9 @@ pub struct JobInfo {
     #[serde(rename = "type")]
     pub kind: JobType,
     pub state: JobState,
+    /// What a `waiting` run waits for, in words (`on battery`).
+    #[serde(default)]
+    pub state_reason: Option<String>,
     pub enabled: bool,
     pub schedule: Vec<String>,
     pub next_run: Option<String>,
@@ -261,6 +264,16 @@ pub struct StatusInfo {
     pub run_trigger: Option<Trigger>,
     /// The job's last output lines (at most 10), oldest first.
     pub log: Vec<String>,
+    /// Each `wait_for` condition as written, and whether it holds now.
+    #[serde(default)]
+    pub conditions: Vec<(String, bool)>,
+    /// Each resource control as written, and why it is not applied
+    /// (`None`: applied to each run).
+    #[serde(default)]
+    pub controls: Vec<(String, Option<String>)>,
+    /// Since when the due run is held (state `waiting` or `queued`).
+    #[serde(default)]
+    pub held_since_usec: Option<i64>,
 }
 
 /// One process of a running job's tree.

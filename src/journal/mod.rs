@@ -46,6 +46,7 @@ pub mod message_id {
     pub const ELAPSE_SKIPPED: &str = "dd4c108e7a2b2bded4e9bb371ed16d31";
     pub const START_LIMIT_HIT: &str = "be6ad2903944fd8f636c237fb734bff5";
     pub const START_FAILED: &str = "c8ffdc6be09ffdb9165413bf786c07be";
+    pub const DEFERRED: &str = "933c5e772f684f029caf2aaad1aefa1c";
     pub const TO_FILE: &str = "5b0a3c7e91d24f6c8e2d7a41c9f05b13";
 }
 

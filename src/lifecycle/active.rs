@@ -42,6 +42,8 @@ pub struct Run {
     pub(super) timed_out: bool,
     pub(super) ended: Option<Ended>,
     pub(super) leftovers: bool,
+    /// The OOM killer killed one of its processes: result `oom-kill`.
+    pub(super) oom: bool,
     /// Clients told of the run's end.
     pub(super) waiters: Vec<Client>,
     pub(super) then: Then,
@@ -57,6 +59,26 @@ impl Run {
     pub fn finishing(&self) -> bool {
         self.ended.is_some()
     }
+}
+
+/// Why a due run is held back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// By `wait_for`: what does not hold, in words.
+    Waiting(String),
+    /// By `max_concurrent`.
+    Queued,
+}
+
+/// A due run held back (state `waiting` or `queued`).
+#[derive(Clone, Debug)]
+pub struct Held {
+    pub(super) start: super::Start,
+    /// When it became due: first due, first started.
+    pub due: Mono,
+    /// It gives up at this point (`max_wait`).
+    pub(super) until: Option<Mono>,
+    pub why: Hold,
 }
 
 /// A run as the history records its start.

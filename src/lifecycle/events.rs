@@ -85,6 +85,20 @@ pub trait World {
     fn next_elapse(&mut self, job: &Job, after_usec: i64) -> Option<Elapse>;
     /// A new invocation id (32 lowercase hex digits).
     fn invocation(&mut self) -> String;
+    /// May a due run of `job` start now? `in_turn`: it is held already
+    /// and asked again in its turn (first due, first asked), so the runs
+    /// queued behind it do not hold it back.
+    fn gate(&mut self, job: &Job, in_turn: bool) -> Gate;
+}
+
+/// Whether a due run may start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gate {
+    Open,
+    /// A `wait_for` condition does not hold; why, in words (`on battery`).
+    Wait(String),
+    /// `max_concurrent` (this many) runs are going, or others wait first.
+    Queue(u32),
 }
 
 /// What happens to a job.
@@ -144,6 +158,11 @@ pub enum Event {
     Leftovers,
     /// Nothing of the run is left, all of it reaped.
     ScopeEmpty,
+    /// A condition changed or a `max_concurrent` slot came free: a held
+    /// run asks the gate again.
+    Recheck,
+    /// The kernel's OOM killer killed a process of the run.
+    OomKilled,
     /// SIGTERM/SIGINT: stop, start nothing more.
     Shutdown,
 }
@@ -237,9 +256,27 @@ pub enum Notice {
     /// `on_failure` jobs are not started (two such jobs naming each
     /// other would go on for ever).
     ChainNotFired,
-    /// Not started for `by`'s failure: already running.
+    /// Not started for `by`'s failure: already running or held.
     ChainSkipped {
         by: String,
+    },
+    /// A due run waits for `wait_for`.
+    Deferred {
+        reason: String,
+    },
+    /// A due run waits for a `max_concurrent` slot.
+    Queued {
+        limit: u32,
+    },
+    /// A held run waited `max_wait` (or until the next elapse) in vain:
+    /// its elapse is skipped.
+    GaveUp {
+        waited: Duration,
+        reason: Option<String>,
+    },
+    /// An elapse came while a run of it was held already: one is enough.
+    ElapseMerged {
+        state: JobState,
     },
 }
 

@@ -42,15 +42,19 @@ use std::time::Duration;
 use crate::config::{Job, JobType};
 use crate::run::{Exit, ExitStatus, RunResult, Trigger};
 use crate::state;
-pub use active::Run;
 use active::{Ended, Then, record};
+pub use active::{Held, Hold, Run};
 pub use events::*;
 use policy::{Cause, Policy, Tracker};
 
 #[derive(Clone, Debug)]
 enum Phase {
     Rest,
-    Restarting { at: Mono },
+    Restarting {
+        at: Mono,
+    },
+    /// A due run held by `wait_for` or `max_concurrent`.
+    Held(Box<Held>),
     Running(Box<Run>),
 }
 
@@ -99,6 +103,7 @@ impl Step<'_> {
 }
 
 /// Why and how a run is started.
+#[derive(Clone, Debug)]
 struct Start {
     trigger: Trigger,
     cause: Cause,
@@ -152,6 +157,8 @@ impl Lifecycle {
             }
             Phase::Running(_) => JobState::Running,
             Phase::Restarting { .. } => JobState::Restarting,
+            Phase::Held(h) if h.why == Hold::Queued => JobState::Queued,
+            Phase::Held(_) => JobState::Waiting,
             Phase::Rest if self.stopped => JobState::Stopped,
             Phase::Rest if self.failed || self.tracker.limit_hit => JobState::Failed,
             Phase::Rest => JobState::Idle,
@@ -162,6 +169,19 @@ impl Lifecycle {
     pub fn run(&self) -> Option<&Run> {
         match &self.phase {
             Phase::Running(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// A oneshot run is going: it takes a `max_concurrent` slot.
+    pub fn takes_slot(&self) -> bool {
+        self.def.kind == JobType::Oneshot && self.run().is_some()
+    }
+
+    /// The due run held back (state `waiting` or `queued`).
+    pub fn held(&self) -> Option<&Held> {
+        match &self.phase {
+            Phase::Held(h) => Some(h),
             _ => None,
         }
     }
@@ -203,6 +223,7 @@ impl Lifecycle {
         [
             self.mono_trigger(),
             self.restart_at(),
+            self.held().and_then(|h| h.until),
             run.and_then(|r| r.timeout_at),
             run.and_then(|r| r.kill_at),
         ]
@@ -233,7 +254,7 @@ impl Lifecycle {
             Event::Stop { client } => self.stop(client, s),
             Event::Restart { client } => self.restart(client, s),
             Event::Chained { trigger, by, env } => {
-                if self.run().is_some() {
+                if self.run().is_some() || self.held().is_some() {
                     s.notice(Notice::ChainSkipped { by });
                 } else {
                     self.start(
@@ -250,6 +271,12 @@ impl Lifecycle {
             Event::MainExited(exit) => self.main_exited(exit, s),
             Event::Leftovers => self.leftovers(s),
             Event::ScopeEmpty => self.scope_empty(s),
+            Event::Recheck => self.recheck(s),
+            Event::OomKilled => {
+                if let Phase::Running(run) = &mut self.phase {
+                    run.oom = true;
+                }
+            }
             Event::Shutdown => {
                 self.shutting_down = true;
                 self.stopped = true;
@@ -312,7 +339,7 @@ impl Lifecycle {
                 self.signal_stop(s);
             }
             Phase::Running(_) => {}
-            Phase::Rest | Phase::Restarting { .. } => {
+            Phase::Rest | Phase::Restarting { .. } | Phase::Held(_) => {
                 if self.def.enabled && !self.stopped {
                     self.start(Start::on(Trigger::Reload), s);
                 }
@@ -344,6 +371,9 @@ impl Lifecycle {
 
     fn timer(&mut self, s: &mut Step<'_>) {
         let now = s.now.mono;
+        if self.held().and_then(|h| h.until).is_some_and(|t| t <= now) {
+            self.give_up(s);
+        }
         if let Some((_, trigger)) = self.mono.filter(|(at, _)| *at <= now) {
             self.mono = None;
             if self.run().is_some()
@@ -384,8 +414,18 @@ impl Lifecycle {
         }
     }
 
-    /// A schedule is due: start, unless a run is going.
+    /// A schedule is due: start, unless a run is going or held.
     fn elapse(&mut self, trigger: Trigger, elapse_usec: i64, s: &mut Step<'_>) {
+        if let Some(h) = self.held() {
+            if self.def.max_wait.is_none() && matches!(h.why, Hold::Waiting(_)) {
+                // Without `max_wait` a run waits until the next elapse,
+                // which takes its place.
+                self.give_up(s);
+            } else {
+                let state = self.state();
+                return s.notice(Notice::ElapseMerged { state });
+            }
+        }
         if let Some(run) = self.run() {
             s.notice(Notice::ElapseSkipped {
                 elapse_usec,
@@ -466,16 +506,94 @@ impl Lifecycle {
                 let at = s.now.mono + timeout;
                 run.kill_at = Some(run.kill_at.map_or(at, |k| k.min(at)));
             }
-            Phase::Restarting { .. } => self.phase = Phase::Rest,
+            Phase::Restarting { .. } | Phase::Held(_) => self.phase = Phase::Rest,
             Phase::Rest => {}
         }
     }
 
-    /// Starts a run: the spawn's answer comes back as an event.
+    /// Starts a run, or holds it if the gate says so (`wait_for`,
+    /// `max_concurrent`; runs started by hand or by the restart policy
+    /// never wait).
     fn start(&mut self, start: Start, s: &mut Step<'_>) {
         if self.shutting_down {
             return refuse_start(start.starter, s);
         }
+        if !matches!(start.trigger, Trigger::Manual | Trigger::Restart) {
+            match s.world.gate(&self.def, false) {
+                Gate::Open => {}
+                gate => return self.hold(start, gate, s),
+            }
+        }
+        self.launch(start, s);
+    }
+
+    /// Holds a due run until the gate opens.
+    fn hold(&mut self, start: Start, gate: Gate, s: &mut Step<'_>) {
+        let why = match gate {
+            Gate::Open => return self.launch(start, s),
+            Gate::Wait(reason) => {
+                s.notice(Notice::Deferred {
+                    reason: reason.clone(),
+                });
+                Hold::Waiting(reason)
+            }
+            Gate::Queue(limit) => {
+                s.notice(Notice::Queued { limit });
+                Hold::Queued
+            }
+        };
+        self.phase = Phase::Held(Box::new(Held {
+            start,
+            due: s.now.mono,
+            until: self.def.max_wait.map(|d| s.now.mono + d),
+            why,
+        }));
+    }
+
+    /// A held run asks the gate again.
+    fn recheck(&mut self, s: &mut Step<'_>) {
+        let Phase::Held(h) = &mut self.phase else {
+            return;
+        };
+        let queued = h.why == Hold::Queued;
+        match s.world.gate(&self.def, true) {
+            Gate::Open => {
+                if let Phase::Held(h) = std::mem::replace(&mut self.phase, Phase::Rest) {
+                    self.launch(h.start, s);
+                }
+            }
+            Gate::Wait(reason) => {
+                if queued {
+                    // It was only queued; a condition has changed since.
+                    s.notice(Notice::Deferred {
+                        reason: reason.clone(),
+                    });
+                }
+                h.why = Hold::Waiting(reason);
+            }
+            Gate::Queue(limit) => {
+                if !queued {
+                    s.notice(Notice::Queued { limit });
+                }
+                h.why = Hold::Queued;
+            }
+        }
+    }
+
+    /// A held run waited in vain: its elapse is skipped.
+    fn give_up(&mut self, s: &mut Step<'_>) {
+        if let Phase::Held(h) = std::mem::replace(&mut self.phase, Phase::Rest) {
+            let reason = match h.why {
+                Hold::Waiting(r) => Some(r),
+                Hold::Queued => None,
+            };
+            let waited = s.now.mono.saturating_sub(h.due);
+            s.notice(Notice::GaveUp { waited, reason });
+        }
+    }
+
+    /// Starts a run now: the spawn's answer comes back as an event.
+    fn launch(&mut self, start: Start, s: &mut Step<'_>) {
         self.tracker
             .started(&Policy::of(&self.def), s.now.mono, start.cause);
         // Whatever refused restarts before, this run is going.
@@ -497,6 +615,7 @@ impl Lifecycle {
             timed_out: false,
             ended: None,
             leftovers: false,
+            oom: false,
             waiters: Vec::new(),
             then: Then::Policy,
         }));
@@ -575,7 +694,11 @@ impl Lifecycle {
             return;
         }
         let stopped_with = run.stop_requested.then_some(def.stop_signal);
-        let result = RunResult::of(def.kind, exit, run.timed_out, stopped_with);
+        let result = if run.oom {
+            RunResult::OomKill
+        } else {
+            RunResult::of(def.kind, exit, run.timed_out, stopped_with)
+        };
         let status = ExitStatus::from(exit);
         // One clock for a run's length: the monotonic one. The recorded
         // end is the start plus that length, so `history`, the journal
@@ -713,7 +836,7 @@ impl Lifecycle {
     fn unschedule(&mut self) {
         self.elapse = None;
         self.mono = None;
-        if let Phase::Restarting { .. } = self.phase {
+        if let Phase::Restarting { .. } | Phase::Held(_) = self.phase {
             self.phase = Phase::Rest;
         }
     }

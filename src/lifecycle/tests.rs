@@ -16,6 +16,8 @@ const SEC: i64 = 1_000_000;
 struct FakeWorld {
     period: Option<i64>,
     invocations: u32,
+    /// What the gate answers every due run.
+    gate: Gate,
 }
 
 impl World for FakeWorld {
@@ -32,6 +34,10 @@ impl World for FakeWorld {
     fn invocation(&mut self) -> String {
         self.invocations += 1;
         format!("inv{}", self.invocations)
+    }
+
+    fn gate(&mut self, _job: &Job, _in_turn: bool) -> Gate {
+        self.gate.clone()
     }
 }
 
@@ -63,6 +69,7 @@ impl T {
             world: FakeWorld {
                 period: Some(10 * SEC),
                 invocations: 0,
+                gate: Gate::Open,
             },
             now: Now {
                 mono: Duration::from_secs(1),
@@ -136,6 +143,10 @@ enum Bring {
     Stopping,
     Stopped,
     Failed,
+    /// A due run held by `wait_for` (`on battery`).
+    Waiting,
+    /// A due run held by `max_concurrent`.
+    Queued,
 }
 
 fn bring(from: Bring) -> T {
@@ -173,6 +184,15 @@ fn bring(from: Bring) -> T {
             });
             t.exit(3);
         }
+        Bring::Waiting | Bring::Queued => {
+            t.world.gate = if matches!(from, Bring::Waiting) {
+                Gate::Wait("on battery".into())
+            } else {
+                Gate::Queue(2)
+            };
+            let out = apply(&mut t, On::Elapse);
+            assert!(spawns(&out).is_empty(), "{out:#?}");
+        }
     }
     assert_eq!(t.state(), expected_state(from), "bringing to {from:?}");
     t
@@ -186,6 +206,8 @@ fn expected_state(from: Bring) -> JobState {
         Bring::Stopping => JobState::Stopping,
         Bring::Stopped => JobState::Stopped,
         Bring::Failed => JobState::Failed,
+        Bring::Waiting => JobState::Waiting,
+        Bring::Queued => JobState::Queued,
     }
 }
 
@@ -203,6 +225,9 @@ enum On {
     Changed,
     Removed,
     Shutdown,
+    /// The gate opens (a condition holds, a slot is free) and held runs
+    /// are asked again.
+    Recheck,
 }
 
 fn apply(t: &mut T, on: On) -> Vec<Action> {
@@ -241,6 +266,10 @@ fn apply(t: &mut T, on: On) -> Vec<Action> {
         }
         On::Removed => t.ev(Event::Removed),
         On::Shutdown => t.ev(Event::Shutdown),
+        On::Recheck => {
+            t.world.gate = Gate::Open;
+            t.ev_spawning(Event::Recheck)
+        }
     }
 }
 
@@ -649,6 +678,178 @@ fn state_event_table() {
             "nothing to stop",
             none,
         ),
+        // A held run asked again only moves if it is held.
+        (Bring::Idle, On::Recheck, S::Idle, "nothing held", none),
+        (
+            Bring::Running,
+            On::Recheck,
+            S::Running,
+            "nothing held",
+            none,
+        ),
+        (
+            Bring::Restarting,
+            On::Recheck,
+            S::Restarting,
+            "a restart is not held",
+            none,
+        ),
+        (
+            Bring::Stopping,
+            On::Recheck,
+            S::Stopping,
+            "nothing held",
+            none,
+        ),
+        (
+            Bring::Stopped,
+            On::Recheck,
+            S::Stopped,
+            "nothing held",
+            none,
+        ),
+        (Bring::Failed, On::Recheck, S::Failed, "nothing held", none),
+        // A due run waits for a condition (the gate still says so).
+        (
+            Bring::Waiting,
+            On::Elapse,
+            S::Waiting,
+            "without max_wait the next elapse takes the waiting one's place",
+            |o| {
+                spawns(o).is_empty()
+                    && notice(
+                        o,
+                        |n| matches!(n, Notice::GaveUp { reason: Some(r), .. } if r == "on battery"),
+                    )
+                    && notice(o, |n| matches!(n, Notice::Deferred { .. }))
+            },
+        ),
+        (Bring::Waiting, On::Timer, S::Waiting, "no max_wait", none),
+        (
+            Bring::Waiting,
+            On::RunNow,
+            S::Running,
+            "run-now does not wait",
+            |o| spawns(o) == [Trigger::Manual],
+        ),
+        (
+            Bring::Waiting,
+            On::Start,
+            S::Running,
+            "start does not wait",
+            |o| spawns(o) == [Trigger::Manual],
+        ),
+        (
+            Bring::Waiting,
+            On::Stop,
+            S::Stopped,
+            "stop drops the waiting run",
+            |o| {
+                spawns(o).is_empty()
+                    && !signals(o)
+                    && has(o, |a| {
+                        matches!(
+                            a,
+                            Action::Answer {
+                                answer: Answer::NotRunning,
+                                ..
+                            }
+                        )
+                    })
+            },
+        ),
+        (
+            Bring::Waiting,
+            On::Restart,
+            S::Running,
+            "restart runs it now",
+            |o| spawns(o) == [Trigger::Manual],
+        ),
+        (
+            Bring::Waiting,
+            On::MainExit,
+            S::Waiting,
+            "a stray exit",
+            none,
+        ),
+        (
+            Bring::Waiting,
+            On::Changed,
+            S::Waiting,
+            "a changed oneshot keeps its waiting run (asked again after the reload)",
+            none,
+        ),
+        (Bring::Waiting, On::Removed, S::Idle, "forgotten", |o| {
+            has(o, |a| *a == Action::Forget)
+        }),
+        (
+            Bring::Waiting,
+            On::Shutdown,
+            S::Stopped,
+            "the waiting run is dropped",
+            none,
+        ),
+        (
+            Bring::Waiting,
+            On::Recheck,
+            S::Running,
+            "starts the moment the condition holds, as the elapse it is",
+            |o| spawns(o) == [Trigger::Calendar],
+        ),
+        // A due run queued behind max_concurrent.
+        (
+            Bring::Queued,
+            On::Elapse,
+            S::Queued,
+            "one queued run is enough",
+            |o| {
+                spawns(o).is_empty()
+                    && notice(o, |n| {
+                        matches!(
+                            n,
+                            Notice::ElapseMerged {
+                                state: JobState::Queued
+                            }
+                        )
+                    })
+            },
+        ),
+        (Bring::Queued, On::Timer, S::Queued, "nothing due", none),
+        (
+            Bring::Queued,
+            On::RunNow,
+            S::Running,
+            "run-now does not queue",
+            |o| spawns(o) == [Trigger::Manual],
+        ),
+        (
+            Bring::Queued,
+            On::Start,
+            S::Running,
+            "start does not queue",
+            |o| spawns(o) == [Trigger::Manual],
+        ),
+        (Bring::Queued, On::Stop, S::Stopped, "dequeued", none),
+        (
+            Bring::Queued,
+            On::Restart,
+            S::Running,
+            "restart runs it now",
+            |o| spawns(o) == [Trigger::Manual],
+        ),
+        (Bring::Queued, On::MainExit, S::Queued, "a stray exit", none),
+        (Bring::Queued, On::Changed, S::Queued, "stays queued", none),
+        (Bring::Queued, On::Removed, S::Idle, "forgotten", |o| {
+            has(o, |a| *a == Action::Forget)
+        }),
+        (Bring::Queued, On::Shutdown, S::Stopped, "dequeued", none),
+        (
+            Bring::Queued,
+            On::Recheck,
+            S::Running,
+            "a slot came free",
+            |o| spawns(o) == [Trigger::Calendar],
+        ),
     ];
     let mut seen = std::collections::HashSet::new();
     for (from, on, want, why, check) in rows {
@@ -658,7 +859,7 @@ fn state_event_table() {
         assert_eq!(t.state(), *want, "{from:?} × {on:?} ({why}): {out:#?}");
         assert!(check(&out), "{from:?} × {on:?} ({why}): {out:#?}");
     }
-    assert_eq!(seen.len(), 6 * 10, "every state × every event");
+    assert_eq!(seen.len(), 8 * 11, "every state × every event");
 }
 
 /// The reload defect: a reload that changed a crashing daemon during its
@@ -867,4 +1068,114 @@ fn immediate_restart_only_after_a_run() {
     assert_eq!(t.state(), JobState::Restarting);
     let out = t.ev_spawning(Event::Timer);
     assert_eq!(spawns(&out), [Trigger::Restart]);
+}
+
+/// `max_wait` bounds the wait: past it the elapse is skipped, said once,
+/// and the schedule goes on; within it, the next elapse joins the
+/// waiting run instead of replacing it.
+#[test]
+fn max_wait_gives_up_and_the_schedule_goes_on() {
+    let mut t = T::new(&format!("{ONESHOT}    max_wait: 15s\n"));
+    t.world.gate = Gate::Wait("network not online".into());
+    let out = apply(&mut t, On::Elapse);
+    assert!(notice(
+        &out,
+        |n| matches!(n, Notice::Deferred { reason } if reason == "network not online")
+    ));
+    assert_eq!(t.state(), JobState::Waiting);
+    assert_eq!(
+        t.life.mono_deadline(),
+        Some(t.now.mono + Duration::from_secs(15))
+    );
+    // The next elapse (10 s on) comes within max_wait: merged.
+    let out = apply(&mut t, On::Elapse);
+    assert!(
+        notice(&out, |n| matches!(
+            n,
+            Notice::ElapseMerged {
+                state: JobState::Waiting
+            }
+        )),
+        "{out:#?}"
+    );
+    assert!(
+        !notice(&out, |n| matches!(n, Notice::Deferred { .. })),
+        "said once"
+    );
+    // 15 s after it became due, it gives up.
+    t.advance(Duration::from_secs(5));
+    let out = t.ev(Event::Timer);
+    assert!(
+        notice(
+            &out,
+            |n| matches!(n, Notice::GaveUp { waited, reason: Some(_) } if *waited == Duration::from_secs(15))
+        ),
+        "{out:#?}"
+    );
+    assert_eq!(t.state(), JobState::Idle);
+    assert!(
+        t.life.wall_deadline().is_some(),
+        "the next elapse is planned"
+    );
+    // A condition that holds by the next elapse lets it run.
+    t.world.gate = Gate::Open;
+    let out = apply(&mut t, On::Elapse);
+    assert_eq!(spawns(&out), [Trigger::Calendar]);
+}
+
+/// Queued, then a condition fails before its slot comes: it says so, and
+/// a chained start while held is not a second run.
+#[test]
+fn held_runs_change_reason_and_refuse_chains() {
+    let mut t = T::new(ONESHOT);
+    t.world.gate = Gate::Queue(1);
+    let out = apply(&mut t, On::Elapse);
+    assert!(notice(&out, |n| matches!(n, Notice::Queued { limit: 1 })));
+    t.world.gate = Gate::Wait("on battery".into());
+    let out = t.ev(Event::Recheck);
+    assert!(
+        notice(&out, |n| matches!(n, Notice::Deferred { .. })),
+        "{out:#?}"
+    );
+    assert_eq!(t.state(), JobState::Waiting);
+    let out = t.ev(Event::Recheck);
+    assert!(
+        out.is_empty(),
+        "the same reason is not said again: {out:#?}"
+    );
+    let out = t.ev(Event::Chained {
+        trigger: Trigger::OnFailure,
+        by: "other".into(),
+        env: Vec::new(),
+    });
+    assert!(notice(&out, |n| matches!(n, Notice::ChainSkipped { .. })));
+    assert!(spawns(&out).is_empty());
+    // Manual and restart starts never ask the gate.
+    let out = t.ev_spawning(Event::RunNow {
+        client: Client(1),
+        wait: false,
+    });
+    assert_eq!(spawns(&out), [Trigger::Manual]);
+}
+
+/// The OOM killer's hit makes the run's result `oom-kill`.
+#[test]
+fn oom_kill_is_the_result() {
+    let mut t = T::new(ONESHOT);
+    t.ev_spawning(Event::RunNow {
+        client: Client(1),
+        wait: false,
+    });
+    t.ev(Event::OomKilled);
+    let out = t.ev(Event::MainExited(Exit::Signal(9)));
+    assert!(
+        notice(&out, |n| matches!(
+            n,
+            Notice::Finished {
+                result: RunResult::OomKill,
+                ..
+            }
+        )),
+        "{out:#?}"
+    );
 }

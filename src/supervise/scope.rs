@@ -5,7 +5,7 @@
 //!   unit with `Delegate=yes`: systemd marks the cgroup with the
 //!   `trusted.delegate`/`user.delegate` xattr and hands it to the user).
 //!   jobd moves itself into `<subtree>/daemon` (the "no internal
-//!   processes" rule), enables the memory and pids controllers for the
+//!   processes" rule), enables the cpu, memory and pids controllers for the
 //!   subtree where it can, and starts each run in `<subtree>/<name>.<invocation>.job`.
 //!   Nothing escapes a cgroup: membership is `cgroup.procs`, the end is
 //!   `cgroup.kill`, memory is `memory.current`, CPU is `cpu.stat`.
@@ -27,6 +27,8 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use rustix::process::{Pid, Signal};
+
+use crate::config::Limits;
 
 /// How the daemon contains jobs.
 #[derive(Clone, Debug)]
@@ -69,12 +71,45 @@ impl Containment {
         }
     }
 
+    /// Why the cgroup files of `controller` cannot be written for runs,
+    /// or `None` if they can.
+    pub fn lacks(&self, controller: &str) -> Option<String> {
+        let Containment::Cgroup(base) = self else {
+            return Some(
+                "jobd has no delegated cgroup (run it as the user unit, which has Delegate=yes)"
+                    .to_owned(),
+            );
+        };
+        let enabled =
+            std::fs::read_to_string(base.join("cgroup.subtree_control")).unwrap_or_default();
+        if enabled.split_whitespace().any(|c| c == controller) {
+            return None;
+        }
+        let offered = std::fs::read_to_string(base.join("cgroup.controllers")).unwrap_or_default();
+        Some(format!(
+            "jobd's cgroup {} has no {controller} controller (it offers: {})",
+            base.display(),
+            if offered.trim().is_empty() {
+                "none"
+            } else {
+                offered.trim()
+            }
+        ))
+    }
+
     /// The cgroup run `invocation` of job `name` goes into, created if
     /// needed: one per run, so a run still stopping (a job removed and
     /// re-added, a restart) never shares `cgroup.kill` with the next.
-    pub fn prepare(&self, name: &str, invocation: &str) -> io::Result<Option<PathBuf>> {
+    /// `limits` are written into it before anything joins it; those that
+    /// cannot be written come back as warnings (the run goes on).
+    pub fn prepare(
+        &self,
+        name: &str,
+        invocation: &str,
+        limits: &Limits,
+    ) -> io::Result<(Option<PathBuf>, Vec<String>)> {
         let Containment::Cgroup(base) = self else {
-            return Ok(None);
+            return Ok((None, Vec::new()));
         };
         let short = invocation.get(..12).unwrap_or(invocation);
         let dir = base.join(format!("{name}.{short}.job"));
@@ -83,7 +118,19 @@ impl Containment {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
-        Ok(Some(dir))
+        let mut warnings = Vec::new();
+        for l in limits.files() {
+            if self.lacks(l.controller).is_some() {
+                continue; // said at start-up and in `status`
+            }
+            if let Err(e) = std::fs::write(dir.join(l.file), &l.value) {
+                warnings.push(format!(
+                    "cannot set {} ({} = {}): {e}",
+                    l.key, l.file, l.value
+                ));
+            }
+        }
+        Ok((Some(dir), warnings))
     }
 
     /// Ends what a previous daemon on this subtree left running (it was
@@ -264,7 +311,7 @@ fn take_over(dir: &Path) -> io::Result<()> {
     let offered = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
     for c in offered
         .split_whitespace()
-        .filter(|c| ["memory", "pids"].contains(c))
+        .filter(|c| ["cpu", "memory", "pids"].contains(c))
     {
         // Best effort: without them jobd sums RSS from /proc instead.
         let _ = std::fs::write(dir.join("cgroup.subtree_control"), format!("+{c}"));
@@ -444,6 +491,20 @@ impl Scope {
             return;
         }
         self.signal(9, known_main);
+    }
+
+    /// The kernel's OOM killer killed a process of the run (its cgroup's
+    /// `memory.events` counts an `oom_kill`).
+    pub fn oom_killed(&self) -> bool {
+        let Some(dir) = &self.cgroup else {
+            return false;
+        };
+        std::fs::read_to_string(dir.join("memory.events")).is_ok_and(|t| {
+            t.lines().any(|l| {
+                l.strip_prefix("oom_kill ")
+                    .is_some_and(|n| n.trim().parse::<u64>().is_ok_and(|n| n > 0))
+            })
+        })
     }
 
     /// Removes the run's cgroup once it is empty (fails quietly while

@@ -7,7 +7,7 @@ use crate::calendar::ZoneSource as _;
 use crate::calendar::timestamp;
 use crate::ipc::{JobInfo, LogKind, LogSource, ProcessInfo, StatusInfo};
 use crate::journal;
-use crate::lifecycle::Mono;
+use crate::lifecycle::{Hold, Mono};
 use crate::state::Run;
 use crate::supervise;
 use crate::tzdb::now_usec;
@@ -26,8 +26,13 @@ impl Daemon {
 
     /// A monotonic deadline as wall time, counted from `now_usec`.
     fn wall_of(&self, at: Mono, now_usec: i64) -> i64 {
-        let left = at.saturating_sub(self.started.elapsed());
-        now_usec.saturating_add(i64::try_from(left.as_micros()).unwrap_or(i64::MAX))
+        let usec = |d: Mono| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+        let elapsed = self.started.elapsed();
+        if at >= elapsed {
+            now_usec.saturating_add(usec(at - elapsed))
+        } else {
+            now_usec.saturating_sub(usec(elapsed - at))
+        }
     }
 
     fn info(&self, id: JobId, now: i64) -> JobInfo {
@@ -46,6 +51,10 @@ impl Daemon {
             name: def.name.clone(),
             kind: def.kind,
             state: life.state(),
+            state_reason: life.held().and_then(|h| match &h.why {
+                Hold::Waiting(r) => Some(r.clone()),
+                Hold::Queued => None,
+            }),
             enabled: def.enabled,
             schedule: def.schedule_texts(),
             next_run: next_usec.map(rfc3339),
@@ -64,7 +73,7 @@ impl Daemon {
         let now = now_usec();
         let slot = &self.jobs[&id];
         let life = &slot.life;
-        let known = |p: u32| self.pids.contains_key(&p);
+        let known = |p: u32| self.pids.contains_key(&p) || self.helpers.contains_key(&p);
         let tree = slot.io.as_ref().map(|io| {
             let t = supervise::tree(&io.scope.pids(&known));
             let memory = io.scope.memory_bytes(&t.procs);
@@ -114,6 +123,18 @@ impl Daemon {
                 .iter()
                 .cloned()
                 .collect(),
+            conditions: life
+                .def()
+                .wait_for
+                .iter()
+                .map(|c| (c.to_string(), self.watch.facts.why_not(c).is_none()))
+                .collect(),
+            controls: super::super::controls::controls(
+                life.def(),
+                &self.containment,
+                slot.inhibit_refused.as_deref(),
+            ),
+            held_since_usec: life.held().map(|h| self.wall_of(h.due, now)),
         }
     }
 

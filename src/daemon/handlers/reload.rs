@@ -22,6 +22,7 @@ impl Daemon {
                 return Err(format!("config refused, the running one is kept: {e}"));
             }
         };
+        self.configure_watch_for(&config);
         let mut report = ReloadReport::default();
         let new: HashMap<&str, &Arc<Job>> =
             config.jobs.iter().map(|j| (j.name.as_str(), j)).collect();
@@ -62,6 +63,13 @@ impl Daemon {
                 Some(_) => {}
             }
         }
+        let touched: Vec<&Job> = config
+            .jobs
+            .iter()
+            .filter(|j| report.added.contains(&j.name) || report.changed.contains(&j.name))
+            .map(|j| &**j)
+            .collect();
+        self.warn_controls(touched);
         self.config = config;
         notify("READY=1\n");
         Ok(report)
