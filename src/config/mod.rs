@@ -503,7 +503,7 @@ fn explain_yaml_error(message: &str) -> String {
         let expected = rest.split_once("expected").map_or("", |(_, e)| e);
         let (place, keys) = if expected.contains(" exec,") || expected.contains("`exec`") {
             ("job key", raw::JOB_KEYS)
-        } else if expected.contains("`ac_power`") {
+        } else if expected.contains(" ac_power,") || expected.contains("`ac_power`") {
             ("wait_for condition", raw::CONDITION_KEYS)
         } else {
             ("top-level key", raw::TOP_KEYS)

@@ -66,10 +66,7 @@ fn io_text(io: crate::config::IoPriority) -> String {
 }
 
 fn find_inhibit() -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("systemd-inhibit"))
-        .find(|p| p.is_file())
+    crate::supervise::helper("systemd-inhibit")
 }
 
 impl Daemon {

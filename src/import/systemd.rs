@@ -109,6 +109,10 @@ const SERVICE_KEYS: &[&str] = &[
     "TimeoutStartSec",
     "RuntimeMaxSec",
     "Nice",
+    "CPUWeight",
+    "MemoryHigh",
+    "MemoryMax",
+    "TasksMax",
     "IOSchedulingClass",
     "IOSchedulingPriority",
 ];
@@ -117,6 +121,7 @@ const UNIT_KEYS: &[&str] = &[
     "OnFailure",
     "StartLimitBurst",
     "StartLimitIntervalSec",
+    "ConditionACPower",
 ];
 /// Keys that only matter to systemd's own machinery: nothing to warn about.
 const HARMLESS: &[(&str, &str)] = &[
@@ -205,6 +210,7 @@ fn import_service(path: &Path, timer: Option<&Unit>, out: &mut Imported) -> Resu
     }
     import_environment(&svc, &mut job, w);
     import_service_keys(&svc, oneshot, &mut job, w);
+    import_ac_power(timer.iter().copied().chain([&svc]), &mut job, w);
     out.jobs.push(job);
     Ok(())
 }
@@ -413,6 +419,7 @@ fn import_service_keys(svc: &Unit, oneshot: bool, job: &mut JobOut, w: &mut Vec<
         job.set("stop_signal", quote(v));
     }
     import_priorities(svc, job, w);
+    import_limits(svc, job, w);
     if let Some(v) = svc.last("Unit", "StartLimitBurst") {
         job.set("start_limit_burst", v.to_owned());
     }
@@ -484,6 +491,81 @@ fn import_priorities(svc: &Unit, job: &mut JobOut, w: &mut Vec<String>) {
                 format!("IOSchedulingPriority={v} is not 0..7: left out"),
             ),
         }
+    }
+}
+
+/// `CPUWeight=`, `MemoryHigh=`, `MemoryMax=`, `TasksMax=`: the same
+/// cgroup controls in jobd. Forms jobd lacks (percentages, `idle`) are
+/// reported and left out.
+fn import_limits(svc: &Unit, job: &mut JobOut, w: &mut Vec<String>) {
+    let digits = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+    let bytes =
+        |v: &str| v == "infinity" || digits(v.strip_suffix(['K', 'M', 'G', 'T']).unwrap_or(v));
+    let tasks = |v: &str| v == "infinity" || digits(v);
+    let weight = |v: &str| v.parse::<u32>().is_ok_and(|n| (1..=10_000).contains(&n));
+    type Form<'a> = &'a dyn Fn(&str) -> bool;
+    let keys: [(&str, &'static str, Form, &str); 4] = [
+        ("CPUWeight", "cpu_weight", &weight, "1..10000"),
+        (
+            "MemoryHigh",
+            "memory_high",
+            &bytes,
+            "bytes with K, M, G or T, or infinity",
+        ),
+        (
+            "MemoryMax",
+            "memory_max",
+            &bytes,
+            "bytes with K, M, G or T, or infinity",
+        ),
+        ("TasksMax", "pids_max", &tasks, "a number or infinity"),
+    ];
+    for (key, to, ok, form) in keys {
+        let Some(v) = svc.last("Service", key) else {
+            continue;
+        };
+        if ok(v) {
+            job.set(to, quote(v));
+        } else {
+            warn(w, svc, 0, format!("{key}={v}: jobd takes {form}; left out"));
+        }
+    }
+}
+
+/// `ConditionACPower=`: systemd skips the run when it does not hold;
+/// jobd's `wait_for: {ac_power: …}` waits for it instead.
+fn import_ac_power<'a>(
+    units: impl Iterator<Item = &'a Unit>,
+    job: &mut JobOut,
+    w: &mut Vec<String>,
+) {
+    for u in units {
+        let Some(v) = u.last("Unit", "ConditionACPower") else {
+            continue;
+        };
+        let on = match v {
+            "true" | "yes" | "1" | "on" => true,
+            "false" | "no" | "0" | "off" => false,
+            other => {
+                warn(
+                    w,
+                    u,
+                    0,
+                    format!("ConditionACPower={other} is not a boolean; left out"),
+                );
+                continue;
+            }
+        };
+        job.set("wait_for", format!("{{ac_power: {on}}}"));
+        warn(
+            w,
+            u,
+            0,
+            format!(
+                "ConditionACPower={v} became wait_for: {{ac_power: {on}}}: where systemd skipped the run, jobd waits for {} (max_wait bounds the wait)",
+                if on { "AC power" } else { "battery power" }
+            ),
+        );
     }
 }
 

@@ -45,7 +45,17 @@ pub fn which(job: &Job) -> Option<PathBuf> {
         .env_var("PATH")
         .map(std::ffi::OsString::from)
         .or_else(|| std::env::var_os("PATH"))?;
-    std::env::split_paths(&path)
+    search(name, &path)
+}
+
+/// The executable `name` in the daemon's own `PATH` (a helper such as
+/// `systemd-inhibit`).
+pub fn helper(name: &str) -> Option<PathBuf> {
+    search(name, &std::env::var_os("PATH")?)
+}
+
+fn search(name: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
+    std::env::split_paths(path)
         .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(name))
         .find(|p| {

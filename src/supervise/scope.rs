@@ -287,6 +287,28 @@ fn delegated_cgroup() -> io::Result<Option<PathBuf>> {
     Ok((marked || owned).then_some(dir))
 }
 
+/// Why this machine cannot give runs `controller`'s cgroup files at all
+/// (its cgroup2 does not offer it), or `None` if it may: what `jobd
+/// check` can know without the daemon's own cgroup.
+pub fn machine_lacks(controller: &str) -> Option<String> {
+    let Ok(Some(root)) = cgroup2_mount() else {
+        return Some("this machine has no cgroup v2 mount".to_owned());
+    };
+    let offered = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+    if offered.split_whitespace().any(|c| c == controller) {
+        return None;
+    }
+    Some(format!(
+        "this machine's cgroup v2 ({}) has no {controller} controller (it offers: {})",
+        root.display(),
+        if offered.trim().is_empty() {
+            "none"
+        } else {
+            offered.trim()
+        }
+    ))
+}
+
 /// Where cgroup2 is mounted, from /proc/self/mountinfo.
 fn cgroup2_mount() -> io::Result<Option<PathBuf>> {
     let info = std::fs::read_to_string("/proc/self/mountinfo")?;
@@ -646,4 +668,61 @@ pub fn signal_group(pgid: u32, signo: i32) -> bool {
 /// Whether any process of group `pgid` is left.
 pub fn group_alive(pgid: u32) -> bool {
     pid(pgid).is_some_and(|p| rustix::process::test_kill_process_group(p).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Limit, Limits};
+
+    /// The files a run's cgroup gets, in a directory that stands for the
+    /// delegated subtree (the cgroup files are plain files there): this
+    /// machine's cgroup2 may have no memory, pids or cpu controller, so
+    /// the real kernel's answer is in the integration tests that run
+    /// where it has them.
+    #[test]
+    fn limits_go_into_the_run_cgroup_where_the_controller_is_enabled() {
+        let base = tempfile::tempdir().expect("tempdir");
+        std::fs::write(base.path().join("cgroup.subtree_control"), "memory pids\n").expect("w");
+        std::fs::write(base.path().join("cgroup.controllers"), "cpu memory pids\n").expect("w");
+        let c = Containment::Cgroup(base.path().to_owned());
+        let limits = Limits {
+            cpu_weight: Some(20),
+            memory_high: Some(Limit::At(24 << 20)),
+            memory_max: Some(Limit::At(32 << 20)),
+            pids_max: Some(Limit::Infinity),
+        };
+        let (dir, warnings) = c
+            .prepare("nix-index", "0123456789abcdef", &limits)
+            .expect("prepare");
+        let dir = dir.expect("cgroup mode");
+        assert_eq!(dir, base.path().join("nix-index.0123456789ab.job"));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
+        assert_eq!(read("memory.max").as_deref(), Some("33554432"));
+        assert_eq!(read("memory.high").as_deref(), Some("25165824"));
+        assert_eq!(read("pids.max").as_deref(), Some("max"));
+        assert_eq!(read("cpu.weight"), None, "cpu is not enabled");
+        let why = c.lacks("cpu").expect("cpu lacks");
+        assert!(
+            why.contains("no cpu controller") && why.contains("cpu memory pids"),
+            "{why}"
+        );
+        assert_eq!(c.lacks("memory"), None);
+        assert!(Containment::ProcessGroup.lacks("memory").is_some());
+        // `memory.events` as the kernel writes it.
+        let scope = Scope::new(u32::MAX, "0123", Some(dir.clone()));
+        std::fs::write(
+            dir.join("memory.events"),
+            "low 0\nhigh 3\nmax 9\noom 1\noom_kill 0\n",
+        )
+        .expect("w");
+        assert!(!scope.oom_killed());
+        std::fs::write(
+            dir.join("memory.events"),
+            "low 0\nhigh 3\nmax 9\noom 1\noom_kill 1\n",
+        )
+        .expect("w");
+        assert!(scope.oom_killed());
+    }
 }

@@ -284,3 +284,64 @@ fn every_mistake_in_a_file_is_reported() {
         ],
     );
 }
+
+#[test]
+fn conditions_limits_and_inhibit_misspelt_or_out_of_range() {
+    refused(
+        "jobs:\n  a:\n    exec: x\n    wait_for: {ac_powr: true}\n",
+        &["F:4:16: unknown wait_for condition `ac_powr`; did you mean `ac_power`?"],
+    );
+    refused(
+        "jobs:\n  a:\n    exec: x\n    wait_for: {network: up}\n",
+        &["F:4:25: invalid network \"up\": write online"],
+    );
+    refused(
+        "jobs:\n  a:\n    exec: x\n    wait_for: {mounted: mnt/backup}\n",
+        &[
+            "F:4:25: mounted \"mnt/backup\" is relative; write an absolute path or one starting with ~/",
+        ],
+    );
+    refused(
+        "jobs:\n  a:\n    exec: x\n    memory_max: 32MB\n",
+        &[
+            "F:4:17: invalid memory_max \"32MB\": write bytes with K, M, G or T (base 1024), e.g. 512M, or infinity",
+        ],
+    );
+    refused(
+        "jobs:\n  a:\n    exec: x\n    cpu_weight: 0\n",
+        &["F:4:17: cpu_weight 0 is out of range: write 1 to 10000 (100 is the default share)"],
+    );
+    refused(
+        "jobs:\n  a:\n    exec: x\n    pids_max: lots\n",
+        &["F:4:15: invalid pids_max \"lots\": write a number of tasks (1 or more) or infinity"],
+    );
+    refused(
+        "jobs:\n  a:\n    exec: x\n    inhibit: [sleep, shutdwn]\n",
+        &[
+            "F:4:22: invalid inhibit \"shutdwn\": use sleep, shutdown or idle; did you mean `shutdown`?",
+        ],
+    );
+    refused(
+        "max_concurrent: 0\njobs:\n  a:\n    exec: x\n",
+        &["F:1:17: max_concurrent 0 would never start a job"],
+    );
+    refused(
+        "max_concurent: 2\njobs:\n  a:\n    exec: x\n",
+        &["F:1:1: unknown top-level key `max_concurent`; did you mean `max_concurrent`?"],
+    );
+    refused(
+        "jobs:\n  a:\n    exec: x\n    max_wait: soon\n",
+        &["F:4:15: max_wait: "],
+    );
+    let (code, out, err) = check(
+        "max_concurrent: 1\njobs:\n  a:\n    exec: x\n    on_calendar: daily\n    wait_for: {ac_power: true, network: online, mounted: /mnt/b, path_exists: ~/flag}\n    max_wait: 2h\n    memory_max: infinity\n    memory_high: 512M\n    pids_max: 100\n    cpu_weight: 50\n    inhibit: [sleep, shutdown, idle]\n",
+    );
+    assert_eq!((code, out.as_str()), (Some(0), "ok: 1 jobs\n"), "{err}");
+    // What this machine cannot give is a warning, not an error.
+    let warned = err.contains("memory_max: infinity cannot be applied");
+    assert_eq!(
+        warned,
+        jobd::supervise::scope::machine_lacks("memory").is_some(),
+        "{err}"
+    );
+}

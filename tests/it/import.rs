@@ -185,7 +185,14 @@ fn supervised_service_with_environment_and_restart() {
         assert!(env.contains(&pair), "{pair:?} in {env:?}");
     }
     assert!(warn.contains("prefix `-`"), "{warn}");
-    assert!(warn.contains("MemoryMax= has no jobd equivalent"), "{warn}");
+    assert!(
+        !warn.contains("MemoryMax="),
+        "MemoryMax= is memory_max: {warn}"
+    );
+    assert_eq!(
+        job(&c, "watchintake").limits.memory_max,
+        Some(jobd::config::Limit::At(1 << 30))
+    );
     assert!(warn.contains("EnvironmentFile="), "{warn}");
     assert!(
         !warn.contains("optional.env"),
@@ -422,4 +429,55 @@ fn nice_and_io_scheduling_are_imported() {
         "{warn}"
     );
     assert!(!warn.contains("index.service"), "{warn}");
+}
+
+#[test]
+fn cgroup_limits_and_ac_power_are_imported() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(
+        d.path(),
+        "index.timer",
+        "[Timer]\nOnCalendar=daily\nPersistent=true\n",
+    );
+    write(
+        d.path(),
+        "index.service",
+        "[Unit]\nConditionACPower=true\n[Service]\nType=oneshot\nExecStart=/bin/true\nCPUWeight=20\nMemoryHigh=1G\nMemoryMax=2G\nTasksMax=64\n",
+    );
+    write(
+        d.path(),
+        "odd.service",
+        "[Service]\nExecStart=/bin/true\nMemoryMax=50%\nTasksMax=infinity\nCPUWeight=idle\n",
+    );
+    let (yaml, warn) = import(d.path(), &["systemd", &d.path().display().to_string()]);
+    let c = checked(d.path(), &yaml);
+    use jobd::config::{Condition, Limit, Limits};
+    assert_eq!(
+        job(&c, "index").limits,
+        Limits {
+            cpu_weight: Some(20),
+            memory_high: Some(Limit::At(1 << 30)),
+            memory_max: Some(Limit::At(2 << 30)),
+            pids_max: Some(Limit::At(64)),
+        },
+        "{yaml}"
+    );
+    assert_eq!(
+        job(&c, "index").wait_for,
+        [Condition::AcPower(true)],
+        "{yaml}"
+    );
+    assert!(
+        warn.contains("ConditionACPower=true became wait_for: {ac_power: true}: where systemd skipped the run, jobd waits"),
+        "{warn}"
+    );
+    let odd = job(&c, "odd");
+    assert_eq!(odd.limits.pids_max, Some(Limit::Infinity), "{yaml}");
+    assert_eq!((odd.limits.memory_max, odd.limits.cpu_weight), (None, None));
+    assert!(warn.contains("MemoryMax=50%: jobd takes bytes"), "{warn}");
+    assert!(
+        warn.contains("CPUWeight=idle: jobd takes 1..10000"),
+        "{warn}"
+    );
+    assert!(!warn.contains("has no jobd equivalent"), "{warn}");
 }

@@ -7,6 +7,7 @@
 
 mod calendar_cli;
 mod calendar_oracle;
+mod conditions;
 mod config_errors;
 mod daemon;
 mod ecosystem;
@@ -15,5 +16,6 @@ mod helper;
 mod import;
 mod journal;
 mod lifecycle;
+mod resources;
 mod supervise;
 mod unbreakable;

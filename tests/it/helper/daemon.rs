@@ -67,6 +67,11 @@ impl Daemon {
         Daemon::launch(with_config(config), wrap, env)
     }
 
+    /// Starts a daemon on the files already in `dir`, under `wrap`.
+    pub fn start_in_wrapped(dir: tempfile::TempDir, wrap: &[std::ffi::OsString]) -> Daemon {
+        Daemon::launch(dir, wrap, &[])
+    }
+
     fn launch(dir: tempfile::TempDir, wrap: &[std::ffi::OsString], env: &[(&str, &str)]) -> Daemon {
         let (child, lines, notify) = spawn_wrapped(dir.path(), wrap, env)
             .unwrap_or_else(|log| panic!("daemon did not start:\n{log}"));
