@@ -80,21 +80,12 @@ impl Containment {
                     .to_owned(),
             );
         };
-        let enabled =
-            std::fs::read_to_string(base.join("cgroup.subtree_control")).unwrap_or_default();
-        if enabled.split_whitespace().any(|c| c == controller) {
-            return None;
-        }
-        let offered = std::fs::read_to_string(base.join("cgroup.controllers")).unwrap_or_default();
-        Some(format!(
-            "jobd's cgroup {} has no {controller} controller (it offers: {})",
-            base.display(),
-            if offered.trim().is_empty() {
-                "none"
-            } else {
-                offered.trim()
-            }
-        ))
+        lacking(base, "cgroup.subtree_control", controller).map(|offered| {
+            format!(
+                "jobd's cgroup {} has no {controller} controller (it offers: {offered})",
+                base.display()
+            )
+        })
     }
 
     /// The cgroup run `invocation` of job `name` goes into, created if
@@ -294,19 +285,27 @@ pub fn machine_lacks(controller: &str) -> Option<String> {
     let Ok(Some(root)) = cgroup2_mount() else {
         return Some("this machine has no cgroup v2 mount".to_owned());
     };
-    let offered = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
-    if offered.split_whitespace().any(|c| c == controller) {
+    lacking(&root, "cgroup.controllers", controller).map(|offered| {
+        format!(
+            "this machine's cgroup v2 ({}) has no {controller} controller (it offers: {offered})",
+            root.display()
+        )
+    })
+}
+
+/// `None` if the cgroup `dir` lists `controller` in `file`; otherwise
+/// what it offers (`cgroup.controllers`), for the message.
+fn lacking(dir: &Path, file: &str, controller: &str) -> Option<String> {
+    let listed = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+    if listed.split_whitespace().any(|c| c == controller) {
         return None;
     }
-    Some(format!(
-        "this machine's cgroup v2 ({}) has no {controller} controller (it offers: {})",
-        root.display(),
-        if offered.trim().is_empty() {
-            "none"
-        } else {
-            offered.trim()
-        }
-    ))
+    let offered = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+    Some(if offered.trim().is_empty() {
+        "none".to_owned()
+    } else {
+        offered.trim().to_owned()
+    })
 }
 
 /// Where cgroup2 is mounted, from /proc/self/mountinfo.
