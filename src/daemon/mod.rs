@@ -130,7 +130,7 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
             timer,
             started: Instant::now(),
             store_failing: false,
-            watch: Watch::new(crate::conditions::Roots::default()),
+            watch: Watch::new(setup::roots()),
             slots: Slots::default(),
             recheck: false,
             helpers: HashMap::new(),

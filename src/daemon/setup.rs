@@ -55,3 +55,18 @@ pub(super) fn open_log(config: &Config, opts: &Options) -> Log {
     crate::log_info!("job output goes to {}", log.describe());
     log
 }
+
+/// Where the conditions read the kernel's files: `/proc` and `/sys`, or
+/// the sysfs tree `JOBD_SYSFS` names (a power supply for machines without
+/// one: how the tests drive `ac_power`).
+pub(super) fn roots() -> crate::conditions::Roots {
+    let mut roots = crate::conditions::Roots::default();
+    if let Some(sys) = std::env::var_os("JOBD_SYSFS").filter(|s| !s.is_empty()) {
+        crate::log_info!(
+            "conditions read power supplies under {} (JOBD_SYSFS)",
+            std::path::Path::new(&sys).display()
+        );
+        roots.sys = sys.into();
+    }
+    roots
+}

@@ -337,3 +337,45 @@ fn max_concurrent_bounds_a_persistent_catch_up() {
     let want: Vec<String> = (0..10).map(|i| format!("j{i}")).collect();
     assert_eq!(order, want);
 }
+
+/// `ac_power` through the seam: the power supplies come from a sysfs tree
+/// of the test's (`JOBD_SYSFS`; this machine has none), the news that
+/// they changed from a real kernel uevent on the daemon's uevent socket.
+#[test]
+fn ac_power_waits_for_mains_and_wakes_on_a_uevent() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("ac_power: skipped: needs root to make the kernel send a uevent");
+        return;
+    }
+    let dir = with_config(
+        "jobs:
+  index:
+    exec: echo on mains
+    on_startup: 0
+    wait_for: {ac_power: true}
+",
+    );
+    let sys = dir.path().join("sys");
+    let supply = |name: &str, attrs: &[(&str, &str)]| {
+        let d = sys.join("class/power_supply").join(name);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        for (k, v) in attrs {
+            std::fs::write(d.join(k), format!("{v}\n")).expect("attr");
+        }
+    };
+    supply("BAT0", &[("type", "Battery")]);
+    supply("AC", &[("type", "Mains"), ("online", "0")]);
+    let sys_text = sys.display().to_string();
+    let mut d = Daemon::start_in_env(dir, &[("JOBD_SYSFS", &sys_text)]);
+    d.wait_for("index: deferred: on battery");
+    let before = quiet(d.pid());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(switches(d.pid()), before, "the daemon woke while waiting");
+    assert_eq!(state(&d, "index"), ("waiting".into(), "on battery".into()));
+    // Plugged in: the attribute changes, then the kernel announces a
+    // change (here of /dev/null's device: any uevent makes jobd look).
+    supply("AC", &[("type", "Mains"), ("online", "1")]);
+    std::fs::write("/sys/devices/virtual/mem/null/uevent", "change").expect("uevent");
+    d.wait_for("index: started");
+    d.wait_for("on mains");
+}
