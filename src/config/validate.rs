@@ -187,45 +187,28 @@ impl Validator<'_> {
         let working_directory = self.working_directory(raw.working_directory.as_ref(), &vars);
 
         let restart = self.restart(raw.restart.as_ref(), kind);
-        let restart_sec = self.opt_span(
-            raw.restart_sec.as_ref(),
-            "restart_sec",
-            Duration::from_millis(100),
-        );
+        let [
+            restart_sec,
+            start_limit_interval,
+            stop_timeout,
+            randomized_delay,
+        ] = [
+            (&raw.restart_sec, "restart_sec", Duration::from_millis(100)),
+            (
+                &raw.start_limit_interval,
+                "start_limit_interval",
+                Duration::from_secs(10),
+            ),
+            (&raw.stop_timeout, "stop_timeout", Duration::from_secs(10)),
+            (&raw.randomized_delay, "randomized_delay", Duration::ZERO),
+        ]
+        .map(|(s, key, default)| self.opt_span(s.as_ref(), key, default));
         let restart_max_sec =
             self.opt_span(raw.restart_max_sec.as_ref(), "restart_max_sec", restart_sec);
-        let start_limit_interval = self.opt_span(
-            raw.start_limit_interval.as_ref(),
-            "start_limit_interval",
-            Duration::from_secs(10),
-        );
-        let stop_timeout = self.opt_span(
-            raw.stop_timeout.as_ref(),
-            "stop_timeout",
-            Duration::from_secs(10),
-        );
-        let randomized_delay = self.opt_span(
-            raw.randomized_delay.as_ref(),
-            "randomized_delay",
-            Duration::ZERO,
-        );
-        let timeout = self.timeout(raw.timeout.as_ref());
-        let stop_signal = self.stop_signal(raw.stop_signal.as_ref());
-
-        let on_failure = self.on_failure(raw.on_failure.as_ref(), names);
-        let nice = self.nice(raw.nice.as_ref());
-        let io = self.io(raw.io_class.as_ref(), raw.io_priority.as_ref());
-        let limits = self.limits(&raw);
         let wait_for = self.wait_for(raw.wait_for.as_ref(), &vars);
-        let max_wait = raw.max_wait.as_ref().and_then(|s| self.span(s, "max_wait"));
-        let inhibit = self.inhibit(raw.inhibit.as_ref());
-
-        if self.errors.len() > before {
-            return None;
-        }
-        Some(Job {
+        let job = Job {
             name,
-            description: raw.description,
+            description: raw.description.take(),
             argv,
             kind,
             schedules,
@@ -237,22 +220,23 @@ impl Validator<'_> {
             enabled: raw.enabled.unwrap_or(true),
             working_directory,
             environment,
-            timeout,
+            timeout: self.timeout(raw.timeout.as_ref()),
             restart,
             restart_sec,
             restart_max_sec,
-            start_limit_burst: raw.start_limit_burst.map_or(5, |b| b.value),
+            start_limit_burst: raw.start_limit_burst.as_ref().map_or(5, |b| b.value),
             start_limit_interval,
-            stop_signal,
+            stop_signal: self.stop_signal(raw.stop_signal.as_ref()),
             stop_timeout,
-            on_failure,
-            nice,
-            io,
-            limits,
+            on_failure: self.on_failure(raw.on_failure.as_ref(), names),
+            nice: self.nice(raw.nice.as_ref()),
+            io: self.io(raw.io_class.as_ref(), raw.io_priority.as_ref()),
+            limits: self.limits(&raw),
             wait_for,
-            max_wait,
-            inhibit,
-        })
+            max_wait: raw.max_wait.as_ref().and_then(|s| self.span(s, "max_wait")),
+            inhibit: self.inhibit(raw.inhibit.as_ref()),
+        };
+        (self.errors.len() == before).then_some(job)
     }
 
     /// `exec`, required, split into words.

@@ -316,7 +316,7 @@ impl Daemon {
             let last_start = self.store.last(&def.name).map(|r| r.start_usec);
             let missed =
                 schedule::missed_elapse(def, last_start, now, self.zones.local(), &mut self.mktime);
-            let id = self.add_job(Arc::clone(def), which_cached(&mut paths, def));
+            let id = self.add_job(Arc::clone(def), setup::which_cached(&mut paths, def));
             self.step(id, Event::Load { missed });
         }
     }
@@ -402,13 +402,11 @@ impl Daemon {
     fn check_finishing(&mut self) {
         let finishing = self.ids_where(|l| l.run().is_some_and(|r| r.finishing()));
         for id in finishing {
-            let (pids, helpers) = (&self.pids, &self.helpers);
-            let known = |p: u32| pids.contains_key(&p) || helpers.contains_key(&p);
             let alive = self
                 .jobs
                 .get(&id)
                 .and_then(|s| s.io.as_ref())
-                .is_some_and(|io| io.scope.alive(&known));
+                .is_some_and(|io| io.scope.alive(&pump::known(&self.pids, &self.helpers)));
             self.step(
                 id,
                 if alive {
@@ -486,18 +484,4 @@ impl Daemon {
         // The journal gets the daemon's last lines before the process goes.
         self.log.flush(Duration::from_secs(2)).await;
     }
-}
-
-/// [`supervise::which`], once per (command, job `PATH`) within one load:
-/// 10,000 jobs running the same program cost one search.
-fn which_cached(
-    cache: &mut HashMap<(String, Option<String>), Option<PathBuf>>,
-    job: &Job,
-) -> Option<PathBuf> {
-    let path = job.env_var("PATH").map(str::to_owned);
-    let key = (job.argv.first().cloned().unwrap_or_default(), path);
-    cache
-        .entry(key)
-        .or_insert_with(|| supervise::which(job))
-        .clone()
 }

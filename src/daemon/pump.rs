@@ -35,18 +35,13 @@ impl Daemon {
                 queue.push_front((id, outcome));
             }
             Action::Signal(signo) => {
-                let (pids, helpers) = (&self.pids, &self.helpers);
                 if let Some(io) = &slot.io {
-                    io.scope.signal(signo, &|p| {
-                        pids.contains_key(&p) || helpers.contains_key(&p)
-                    });
+                    io.scope.signal(signo, &known(&self.pids, &self.helpers));
                 }
             }
             Action::Kill => {
-                let (pids, helpers) = (&self.pids, &self.helpers);
                 if let Some(io) = &slot.io {
-                    io.scope
-                        .kill(&|p| pids.contains_key(&p) || helpers.contains_key(&p));
+                    io.scope.kill(&known(&self.pids, &self.helpers));
                 }
             }
             Action::RecordStart(run) => self.record(|s| s.started(&name, &run)),
@@ -180,4 +175,14 @@ impl Daemon {
             _ => {}
         }
     }
+}
+
+/// Whether `pid` is a process the daemon started itself (a run's main
+/// process, or a run's helper): never one a run's scope claims as left
+/// over.
+pub(super) fn known<'a, H>(
+    pids: &'a std::collections::HashMap<u32, JobId>,
+    helpers: &'a std::collections::HashMap<u32, H>,
+) -> impl Fn(u32) -> bool + 'a {
+    move |p| pids.contains_key(&p) || helpers.contains_key(&p)
 }

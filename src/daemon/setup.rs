@@ -70,3 +70,17 @@ pub(super) fn roots() -> crate::conditions::Roots {
     }
     roots
 }
+
+/// [`supervise::which`], once per (command, job `PATH`) within one load:
+/// 10,000 jobs running the same program cost one search.
+pub(in crate::daemon) fn which_cached(
+    cache: &mut std::collections::HashMap<(String, Option<String>), Option<std::path::PathBuf>>,
+    job: &crate::config::Job,
+) -> Option<std::path::PathBuf> {
+    let path = job.env_var("PATH").map(str::to_owned);
+    let key = (job.argv.first().cloned().unwrap_or_default(), path);
+    cache
+        .entry(key)
+        .or_insert_with(|| crate::supervise::which(job))
+        .clone()
+}

@@ -82,7 +82,7 @@ impl Containment {
         };
         lacking(base, "cgroup.subtree_control", controller).map(|offered| {
             format!(
-                "jobd's cgroup {} has no {controller} controller (it offers: {offered})",
+                "jobd's cgroup {} has no {controller} controller; it offers: {offered}",
                 base.display()
             )
         })
@@ -287,7 +287,7 @@ pub fn machine_lacks(controller: &str) -> Option<String> {
     };
     lacking(&root, "cgroup.controllers", controller).map(|offered| {
         format!(
-            "this machine's cgroup v2 ({}) has no {controller} controller (it offers: {offered})",
+            "this machine's cgroup v2 ({}) has no {controller} controller; it offers: {offered}",
             root.display()
         )
     })

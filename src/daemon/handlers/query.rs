@@ -73,7 +73,7 @@ impl Daemon {
         let now = now_usec();
         let slot = &self.jobs[&id];
         let life = &slot.life;
-        let known = |p: u32| self.pids.contains_key(&p) || self.helpers.contains_key(&p);
+        let known = super::super::pump::known(&self.pids, &self.helpers);
         let tree = slot.io.as_ref().map(|io| {
             let t = supervise::tree(&io.scope.pids(&known));
             let memory = io.scope.memory_bytes(&t.procs);

@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::super::Daemon;
 use super::super::notify::{notify, notify_reloading};
-use super::super::{Daemon, which_cached};
+use super::super::setup::which_cached;
 use crate::config::{self, Env, Job};
 use crate::ipc::ReloadReport;
 use crate::lifecycle::Event;
