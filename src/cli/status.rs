@@ -129,17 +129,18 @@ fn describe_job(o: &mut String, s: &StatusInfo, zone: &Zone) {
 /// `Wait for:` each condition and whether it holds; `Controls:` each
 /// resource control and whether it is applied.
 fn conditions_and_controls(o: &mut String, s: &StatusInfo) {
-    for (i, (c, holds)) in s.conditions.iter().enumerate() {
+    for (i, c) in s.conditions.iter().enumerate() {
         let label = if i == 0 { "Wait for:" } else { "" };
-        let now = if *holds { "holds" } else { "does not hold" };
-        let _ = writeln!(o, "{label:>12} {c} ({now})");
+        let now = if c.holds { "holds" } else { "does not hold" };
+        let _ = writeln!(o, "{label:>12} {} ({now})", c.condition);
     }
-    for (i, (c, why_not)) in s.controls.iter().enumerate() {
+    for (i, c) in s.controls.iter().enumerate() {
         let label = if i == 0 { "Controls:" } else { "" };
-        let how = why_not
+        let how = c
+            .why_not
             .as_ref()
             .map_or_else(|| "applied".to_owned(), |w| format!("not applied: {w}"));
-        let _ = writeln!(o, "{label:>12} {c} ({how})");
+        let _ = writeln!(o, "{label:>12} {} ({how})", c.control);
     }
 }
 

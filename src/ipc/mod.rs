@@ -264,16 +264,33 @@ pub struct StatusInfo {
     pub run_trigger: Option<Trigger>,
     /// The job's last output lines (at most 10), oldest first.
     pub log: Vec<String>,
-    /// Each `wait_for` condition as written, and whether it holds now.
+    /// Each `wait_for` condition, and whether it holds now.
     #[serde(default)]
-    pub conditions: Vec<(String, bool)>,
-    /// Each resource control as written, and why it is not applied
-    /// (`None`: applied to each run).
+    pub conditions: Vec<ConditionInfo>,
+    /// Each resource control (and `inhibit`), and whether runs get it.
     #[serde(default)]
-    pub controls: Vec<(String, Option<String>)>,
+    pub controls: Vec<ControlInfo>,
     /// Since when the due run is held (state `waiting` or `queued`).
     #[serde(default)]
     pub held_since_usec: Option<i64>,
+}
+
+/// A `wait_for` condition in `status`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConditionInfo {
+    /// As the config writes it: `network: online`.
+    pub condition: String,
+    pub holds: bool,
+}
+
+/// A resource control in `status`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ControlInfo {
+    /// As the config writes it: `memory_max: 512M`.
+    pub control: String,
+    pub applied: bool,
+    /// Why runs do not get it.
+    pub why_not: Option<String>,
 }
 
 /// One process of a running job's tree.

@@ -106,6 +106,10 @@ fn network_online_waits_for_a_default_route_in_a_private_namespace() {
         status.contains("network: online (does not hold)"),
         "{status}"
     );
+    let json = d.status("backup");
+    assert_eq!(json["conditions"][0]["condition"], "network: online");
+    assert_eq!(json["conditions"][0]["holds"], false, "{json}");
+    assert!(json["held_since_usec"].is_i64(), "{json}");
     // Loopback up is not online; a veth with an address is not either,
     // until a default route goes through it.
     nsenter(pid, "-n", "ip link set lo up");

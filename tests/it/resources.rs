@@ -103,7 +103,18 @@ fn controls_that_cannot_be_applied_are_said_and_the_job_runs() {
         "{status}"
     );
     let json = d.status("batch");
-    assert_eq!(json["controls"].as_array().map(Vec::len), Some(3), "{json}");
+    let controls = json["controls"].as_array().expect("controls");
+    assert_eq!(controls.len(), 3, "{json}");
+    assert_eq!(controls[0]["control"], "nice: 5");
+    assert_eq!(controls[0]["applied"], true);
+    assert_eq!(controls[1]["control"], "cpu_weight: 10");
+    assert_eq!(controls[1]["applied"], false);
+    assert!(
+        controls[1]["why_not"]
+            .as_str()
+            .is_some_and(|w| w.contains("no delegated cgroup")),
+        "{json}"
+    );
 }
 
 /// The inhibitor helper: started with the run, with logind's words for

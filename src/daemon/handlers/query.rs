@@ -5,7 +5,9 @@
 use super::super::{Daemon, JobId};
 use crate::calendar::ZoneSource as _;
 use crate::calendar::timestamp;
-use crate::ipc::{JobInfo, LogKind, LogSource, ProcessInfo, StatusInfo};
+use crate::ipc::{
+    ConditionInfo, ControlInfo, JobInfo, LogKind, LogSource, ProcessInfo, StatusInfo,
+};
 use crate::journal;
 use crate::lifecycle::{Hold, Mono};
 use crate::state::Run;
@@ -127,13 +129,23 @@ impl Daemon {
                 .def()
                 .wait_for
                 .iter()
-                .map(|c| (c.to_string(), self.watch.facts.why_not(c).is_none()))
+                .map(|c| ConditionInfo {
+                    condition: c.to_string(),
+                    holds: self.watch.facts.why_not(c).is_none(),
+                })
                 .collect(),
             controls: super::super::controls::controls(
                 life.def(),
                 &self.containment,
                 slot.inhibit_refused.as_deref(),
-            ),
+            )
+            .into_iter()
+            .map(|(control, why_not)| ControlInfo {
+                control,
+                applied: why_not.is_none(),
+                why_not,
+            })
+            .collect(),
             held_since_usec: life.held().map(|h| self.wall_of(h.due, now)),
         }
     }
