@@ -191,7 +191,9 @@ pub fn render(job: &str, notice: &Notice, zones: &SystemZones) -> Entry {
             Level::Info,
             None,
             vec![("JOBD_REASON", "queued".to_owned())],
-            format!("{job}: queued: {limit} run(s) going (max_concurrent {limit})"),
+            format!(
+                "{job}: queued: max_concurrent is {limit}; it starts when a run ends and those due before it have started"
+            ),
         ),
         Notice::GaveUp { waited, reason } => (
             Some(mid::ELAPSE_SKIPPED),
