@@ -372,9 +372,10 @@ fn ac_power_waits_for_mains_and_wakes_on_a_uevent() {
     let sys_text = sys.display().to_string();
     let mut d = Daemon::start_in_env(dir, &[("JOBD_SYSFS", &sys_text)]);
     d.wait_for("index: deferred: on battery");
-    let before = quiet(d.pid());
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(switches(d.pid()), before, "the daemon woke while waiting");
+    // Any device's uevent wakes the daemon to read the supplies again
+    // (other tests' devices too), so no wake-up count here: the network
+    // and mount tests hold that line.
+    std::thread::sleep(Duration::from_millis(200));
     assert_eq!(state(&d, "index"), ("waiting".into(), "on battery".into()));
     // Plugged in: the attribute changes, then the kernel announces a
     // change (here of /dev/null's device: any uevent makes jobd look).
