@@ -13,6 +13,8 @@ pub mod calendar;
 mod check;
 mod control;
 mod docs;
+mod edit;
+mod everyday;
 mod history;
 mod import;
 mod list;
@@ -133,6 +135,25 @@ pub enum Command {
     /// Show the normalized form and next elapses of calendar expressions,
     /// like `systemd-analyze calendar`.
     Calendar(calendar::Args),
+    /// The coming elapses of every scheduled job (or those named), in time order.
+    Next(everyday::NextArgs),
+    /// Switch a job off (no schedule, no restarts), kept across restarts.
+    Disable(control::NameArg),
+    /// Undo `disable`: back to what the config file says.
+    Enable(control::NameArg),
+    /// Set variables every run gets (in memory, like systemctl --user).
+    SetEnvironment(everyday::SetArgs),
+    /// Remove variables set with set-environment or import-environment.
+    UnsetEnvironment(everyday::NamesArgs),
+    /// Give runs these variables from this shell (default: PATH, DISPLAY,
+    /// WAYLAND_DISPLAY, XDG_SESSION_TYPE, SSH_AUTH_SOCK, DBUS_SESSION_BUS_ADDRESS).
+    ImportEnvironment(everyday::NamesArgs),
+    /// The environment every run gets before its own `environment`.
+    ShowEnvironment,
+    /// Edit the config file; a broken edit is refused before it lands.
+    Edit,
+    /// Every job's figures in Prometheus text format.
+    Metrics,
 }
 
 /// Prints a client error in one line and says what it means for the exit.
@@ -190,5 +211,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Completions(args) => Ok(docs::completions(&args)),
         Command::Man => Ok(docs::man()),
         Command::Calendar(args) => calendar::run(&args),
+        Command::Next(args) => Ok(everyday::next(paths, &args)),
+        Command::Disable(a) => Ok(everyday::disable(paths, &a.name)),
+        Command::Enable(a) => Ok(everyday::enable(paths, &a.name)),
+        Command::SetEnvironment(a) => Ok(everyday::set_environment(paths, &a)),
+        Command::UnsetEnvironment(a) => Ok(everyday::unset_environment(paths, &a)),
+        Command::ImportEnvironment(a) => Ok(everyday::import_environment(paths, &a)),
+        Command::ShowEnvironment => Ok(everyday::show_environment(paths)),
+        Command::Edit => Ok(edit::run(paths)),
+        Command::Metrics => Ok(everyday::metrics(paths)),
     }
 }

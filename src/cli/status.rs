@@ -134,6 +134,25 @@ fn conditions_and_controls(o: &mut String, s: &StatusInfo) {
         let now = if c.holds { "holds" } else { "does not hold" };
         let _ = writeln!(o, "{label:>12} {} ({now})", c.condition);
     }
+    let lists = [
+        ("On failure:", s.on_failure.join(" ")),
+        ("On success:", s.on_success.join(" ")),
+        ("After:", s.after.join(" ")),
+        (
+            "Environment:",
+            s.environment
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        ("Env files:", s.environment_files.join(" ")),
+    ];
+    for (label, value) in lists {
+        if !value.is_empty() {
+            let _ = writeln!(o, "{label:>12} {value}");
+        }
+    }
     for (i, c) in s.controls.iter().enumerate() {
         let label = if i == 0 { "Controls:" } else { "" };
         let how = c

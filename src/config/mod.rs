@@ -8,8 +8,10 @@
 //! YAML reader, so those come one at a time.
 
 mod controls;
+pub mod envfile;
 pub mod exec;
 pub mod raw;
+mod relations;
 mod validate;
 
 use std::collections::HashMap;
@@ -30,6 +32,8 @@ pub struct Config {
     pub log_file_keep: u32,
     /// `max_concurrent`: at most this many oneshot runs at once.
     pub max_concurrent: Option<u32>,
+    /// `metrics_file`: where the daemon writes `jobd metrics` after each run.
+    pub metrics_file: Option<PathBuf>,
     /// In file order.
     pub jobs: Vec<Arc<Job>>,
 }
@@ -128,6 +132,12 @@ pub struct Job {
     pub stop_signal: i32,
     pub stop_timeout: Duration,
     pub on_failure: Vec<String>,
+    /// Jobs started when a run ends with `success`.
+    pub on_success: Vec<String>,
+    /// Jobs whose runs a due run of this one waits for.
+    pub after: Vec<String>,
+    /// `environment_file`: read at every start.
+    pub environment_files: Vec<EnvFile>,
     /// `nice`: the run's scheduling niceness, -20..19.
     pub nice: Option<i32>,
     /// `io_class`/`io_priority`: the run's I/O scheduling.
@@ -141,6 +151,14 @@ pub struct Job {
     pub max_wait: Option<Duration>,
     /// `inhibit`: what logind is asked to hold off while a run goes.
     pub inhibit: Vec<Inhibit>,
+}
+
+/// An `environment_file`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvFile {
+    pub path: PathBuf,
+    /// Written with a leading `-`: a missing file is no error.
+    pub optional: bool,
 }
 
 /// A `wait_for` condition.

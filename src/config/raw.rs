@@ -15,6 +15,8 @@ pub const TOP_KEYS: &[&str] = &[
     "log_file_max",
     "log_file_keep",
     "max_concurrent",
+    "metrics_file",
+    "defaults",
     "jobs",
 ];
 
@@ -42,6 +44,9 @@ pub const JOB_KEYS: &[&str] = &[
     "stop_signal",
     "stop_timeout",
     "on_failure",
+    "on_success",
+    "after",
+    "environment_file",
     "nice",
     "io_class",
     "io_priority",
@@ -64,6 +69,9 @@ pub struct RawConfig {
     pub log_file_max: Option<Spanned<Scalar>>,
     pub log_file_keep: Option<Spanned<u32>>,
     pub max_concurrent: Option<Spanned<u32>>,
+    pub metrics_file: Option<Spanned<String>>,
+    /// Keys every job inherits unless it sets them.
+    pub defaults: Option<RawJob>,
     pub jobs: Option<Jobs>,
 }
 
@@ -71,7 +79,7 @@ pub struct RawConfig {
 #[derive(Debug, Default)]
 pub struct Jobs(pub Vec<(Spanned<String>, RawJob)>);
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawJob {
     pub description: Option<String>,
@@ -97,6 +105,9 @@ pub struct RawJob {
     pub stop_signal: Option<Spanned<Scalar>>,
     pub stop_timeout: Option<Spanned<Scalar>>,
     pub on_failure: Option<Spanned<Words>>,
+    pub on_success: Option<Spanned<Words>>,
+    pub after: Option<Spanned<Words>>,
+    pub environment_file: Option<Spanned<Words>>,
     pub nice: Option<Spanned<i64>>,
     pub io_class: Option<Spanned<String>>,
     pub io_priority: Option<Spanned<i64>>,
@@ -110,7 +121,7 @@ pub struct RawJob {
 }
 
 /// `wait_for`: the conditions a due run waits for.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWaitFor {
     pub ac_power: Option<Spanned<bool>>,
@@ -157,6 +168,73 @@ pub fn parse(text: &str) -> Result<RawConfig, (Option<(u64, u64)>, String)> {
                 message.truncate(i);
             }
             Err((at, message))
+        }
+    }
+}
+
+impl RawJob {
+    /// Takes every key `defaults` sets and this job does not; the
+    /// `environment` maps are merged, the job's entries winning. A job
+    /// does not inherit itself as its own `on_failure` handler (a failing
+    /// handler would start itself for ever).
+    pub fn inherit(&mut self, defaults: &RawJob, name: &str) {
+        macro_rules! take {
+            ($($key:ident),*) => {$(
+                if self.$key.is_none() {
+                    self.$key = defaults.$key.clone();
+                }
+            )*};
+        }
+        take!(
+            description,
+            exec,
+            kind,
+            on_calendar,
+            cron,
+            timezone,
+            on_active,
+            on_startup,
+            persistent,
+            randomized_delay,
+            enabled,
+            working_directory,
+            timeout,
+            restart,
+            restart_sec,
+            restart_max_sec,
+            start_limit_burst,
+            start_limit_interval,
+            stop_signal,
+            stop_timeout,
+            on_success,
+            after,
+            environment_file,
+            nice,
+            io_class,
+            io_priority,
+            cpu_weight,
+            memory_high,
+            memory_max,
+            pids_max,
+            wait_for,
+            max_wait,
+            inhibit
+        );
+        if self.on_failure.is_none()
+            && let Some(d) = &defaults.on_failure
+        {
+            let mut d = d.clone();
+            d.value.items.retain(|(n, _)| n != name);
+            self.on_failure = Some(d);
+        }
+        if let Some(env) = &defaults.environment {
+            let own = self.environment.take().unwrap_or_default();
+            let mut merged = env.clone();
+            merged
+                .0
+                .retain(|(k, _)| !own.0.iter().any(|(o, _)| o.value == k.value));
+            merged.0.extend(own.0);
+            self.environment = Some(merged);
         }
     }
 }
@@ -247,7 +325,7 @@ impl<'de> Deserialize<'de> for Scalar {
 }
 
 /// `environment` as a map in file order.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct EnvMap(pub Vec<(Spanned<String>, Spanned<Scalar>)>);
 
 impl<'de> Deserialize<'de> for EnvMap {

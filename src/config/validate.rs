@@ -91,7 +91,14 @@ impl Validator<'_> {
                 Some(m.value)
             }
         });
-        let raw_jobs = raw.jobs.unwrap_or_default().0;
+        let mut raw_jobs = raw.jobs.unwrap_or_default().0;
+        if let Some(d) = &raw.defaults {
+            for (name, job) in &mut raw_jobs {
+                job.inherit(d, &name.value);
+            }
+        }
+        self.after_cycles(&raw_jobs);
+        let metrics_file = raw.metrics_file.and_then(|m| self.metrics_file(&m));
         let names: Vec<String> = raw_jobs.iter().map(|(n, _)| n.value.clone()).collect();
         let mut jobs = Vec::with_capacity(raw_jobs.len());
         for (name, job) in raw_jobs {
@@ -114,6 +121,7 @@ impl Validator<'_> {
             log_file_max,
             log_file_keep,
             max_concurrent,
+            metrics_file,
             jobs,
         }
     }
@@ -206,6 +214,7 @@ impl Validator<'_> {
         let restart_max_sec =
             self.opt_span(raw.restart_max_sec.as_ref(), "restart_max_sec", restart_sec);
         let wait_for = self.wait_for(raw.wait_for.as_ref(), &vars);
+        let environment_files = self.environment_files(raw.environment_file.as_ref(), &vars);
         let job = Job {
             name,
             description: raw.description.take(),
@@ -228,7 +237,10 @@ impl Validator<'_> {
             start_limit_interval,
             stop_signal: self.stop_signal(raw.stop_signal.as_ref()),
             stop_timeout,
-            on_failure: self.on_failure(raw.on_failure.as_ref(), names),
+            on_failure: self.job_list(raw.on_failure.as_ref(), names, "on_failure"),
+            on_success: self.job_list(raw.on_success.as_ref(), names, "on_success"),
+            after: self.job_list(raw.after.as_ref(), names, "after"),
+            environment_files,
             nice: self.nice(raw.nice.as_ref()),
             io: self.io(raw.io_class.as_ref(), raw.io_priority.as_ref()),
             limits: self.limits(&raw),
@@ -485,27 +497,6 @@ impl Validator<'_> {
                 15
             }),
         }
-    }
-
-    /// `on_failure`: names of jobs in this file.
-    fn on_failure(&mut self, raw: Option<&Spanned<Words>>, names: &[String]) -> Vec<String> {
-        let mut on_failure = Vec::new();
-        if let Some(list) = raw {
-            for (other, at) in &list.value.items {
-                if names.iter().any(|n| n == other) {
-                    on_failure.push(other.clone());
-                } else {
-                    self.error(
-                        &at.unwrap_or(list.referenced),
-                        format!(
-                            "on_failure names unknown job `{other}`{}",
-                            suggestion(other, names.iter().map(String::as_str))
-                        ),
-                    );
-                }
-            }
-        }
-        on_failure
     }
 
     fn argv(&mut self, e: &Spanned<Words>, vars: &Layered) -> Vec<String> {

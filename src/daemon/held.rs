@@ -9,22 +9,43 @@ use crate::conditions::Wanted;
 use crate::config::Config;
 use crate::lifecycle::{Event, JobState, Lifecycle};
 
-/// What a job counts for in `max_concurrent`: (runs going, runs queued).
-pub(super) fn load(life: &Lifecycle) -> (u32, u32) {
-    (
-        u32::from(life.takes_slot()),
-        u32::from(life.state() == JobState::Queued),
-    )
+/// What a job counts for in the gate's figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Load {
+    /// A oneshot run going: it takes a `max_concurrent` slot.
+    slot: u32,
+    /// A due run queued.
+    queued: u32,
+    /// Running or queued: jobs `after` it wait.
+    busy: bool,
+}
+
+pub(super) fn load(life: &Lifecycle) -> Load {
+    let queued = life.state() == JobState::Queued;
+    Load {
+        slot: u32::from(life.takes_slot()),
+        queued: u32::from(queued),
+        busy: life.run().is_some() || queued,
+    }
 }
 
 impl Daemon {
-    /// Keeps the slot figures in step with one job's step.
-    pub(super) fn account(&mut self, before: (u32, u32), after: (u32, u32)) {
+    /// Keeps the gate's figures in step with one job's step.
+    pub(super) fn account(&mut self, name: &str, before: Load, after: Load) {
         let s = &mut self.slots;
-        s.running = (s.running + after.0).saturating_sub(before.0);
-        s.queued = (s.queued + after.1).saturating_sub(before.1);
-        if after.0 < before.0 && s.queued > 0 {
+        s.running = (s.running + after.slot).saturating_sub(before.slot);
+        s.queued = (s.queued + after.queued).saturating_sub(before.queued);
+        if after.slot < before.slot && s.queued > 0 {
             self.recheck = true;
+        }
+        if before.busy != after.busy {
+            if after.busy {
+                self.busy.insert(name.to_owned());
+            } else {
+                self.busy.remove(name);
+                // A job `after` it may go now.
+                self.recheck = true;
+            }
         }
     }
 

@@ -35,11 +35,13 @@
 mod controls;
 mod handlers;
 mod held;
+mod metrics;
 mod notice;
 mod notify;
 mod pump;
 mod server;
 mod setup;
+mod shutdown;
 mod timer;
 mod watch;
 mod world;
@@ -50,7 +52,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::calendar::{MktimeState, ZoneSource as _};
@@ -133,6 +135,11 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
             watch: Watch::new(setup::roots()),
             slots: Slots::default(),
             recheck: false,
+            busy: std::collections::HashSet::new(),
+            manager_env: Vec::new(),
+            switches: std::collections::BTreeSet::new(),
+            metrics_due: false,
+            metrics_failing: false,
             helpers: HashMap::new(),
         };
         daemon.run(rx).await;
@@ -197,6 +204,15 @@ struct Daemon {
     slots: Slots,
     /// A condition changed or a slot came free: held runs ask again.
     recheck: bool,
+    /// Jobs running or queued, by name (for `after`).
+    busy: std::collections::HashSet<String>,
+    /// `set-environment`: what every run gets below its own environment.
+    manager_env: Vec<(String, String)>,
+    /// Jobs switched off by `jobd disable` (kept in the state directory).
+    switches: std::collections::BTreeSet<String>,
+    /// A run ended since `metrics_file` was written; writing it failed.
+    metrics_due: bool,
+    metrics_failing: bool,
     /// Helper processes of runs (`inhibit`) → their job.
     helpers: HashMap<u32, controls::Inhibitor>,
 }
@@ -224,25 +240,33 @@ impl Daemon {
                 mktime: &mut self.mktime,
                 facts: &self.watch.facts,
                 slots: self.slots,
+                busy: &self.busy,
             };
             let actions = slot.life.step(event, now, &mut world);
             let after = held::load(&slot.life);
-            self.account(before, after);
+            if before != after {
+                let name = slot.life.name().to_owned();
+                self.account(&name, before, after);
+            }
             for action in actions {
                 self.carry_out(id, action, &mut queue);
             }
         }
     }
 
-    /// Adds a job of the running config.
+    /// Adds a job of the running config (switched off if `disable`d).
     fn add_job(&mut self, def: Arc<Job>, program: Option<PathBuf>) -> JobId {
         let id = JobId(self.next_id);
         self.next_id += 1;
         self.names.insert(def.name.clone(), id);
+        let mut life = Lifecycle::new(def);
+        if self.switches.contains(life.name()) {
+            life.switch_off();
+        }
         self.jobs.insert(
             id,
             Slot {
-                life: Lifecycle::new(def),
+                life,
                 program,
                 tail: Tail::default(),
                 to_file: Arc::default(),
@@ -308,6 +332,11 @@ impl Daemon {
 
     fn start_up(&mut self) {
         self.configure_watch();
+        let (switches, warning) = crate::state::switches::load(&self.opts.state_dir);
+        if let Some(w) = warning {
+            crate::log_warn!("{w}");
+        }
+        self.switches = switches;
         let now = now_usec();
         let mut paths = HashMap::new();
         let config = Arc::clone(&self.config);
@@ -316,7 +345,7 @@ impl Daemon {
             let last_start = self.store.last(&def.name).map(|r| r.start_usec);
             let missed =
                 schedule::missed_elapse(def, last_start, now, self.zones.local(), &mut self.mktime);
-            let id = self.add_job(Arc::clone(def), setup::which_cached(&mut paths, def));
+            let id = self.add_job(Arc::clone(def), setup::which_cached(&mut paths, def, None));
             self.step(id, Event::Load { missed });
         }
     }
@@ -333,6 +362,7 @@ impl Daemon {
         }
         let synced = self.store.sync();
         self.store_outcome(synced);
+        self.write_metrics();
     }
 
     fn mono_deadline(&self) -> Option<Instant> {
@@ -423,65 +453,5 @@ impl Daemon {
             Ok(r) => crate::log_info!("reloaded on SIGHUP: {r}"),
             Err(e) => crate::log_error!("reload refused, keeping the running config: {e}"),
         }
-    }
-
-    /// SIGTERM/SIGINT: stop every job (stop signal, then SIGKILL after its
-    /// stop_timeout), wait for them, flush state.
-    async fn shut_down(&mut self, sigchld: &mut Signal) {
-        let start = Instant::now();
-        let running = self.ids_where(|l| l.run().is_some());
-        let longest = running
-            .iter()
-            .filter_map(|id| self.jobs.get(id))
-            .map(|s| s.life.def().stop_timeout)
-            .max()
-            .unwrap_or_default();
-        for id in self.ids_where(|_| true) {
-            self.step(id, Event::Shutdown);
-        }
-        crate::log_info!("stopping {} running job(s)", running.len());
-        let deadline = start + longest;
-        while self.jobs.values().any(|s| s.life.run().is_some()) {
-            let next = self
-                .mono_deadline()
-                .unwrap_or(deadline + Duration::from_secs(1));
-            tokio::select! {
-                _ = sigchld.recv() => self.reap(),
-                () = tokio::time::sleep_until(next.into()) => self.on_mono(),
-            }
-            if Instant::now() > deadline + Duration::from_secs(5) {
-                crate::log_error!("jobs did not end after SIGKILL; exiting anyway");
-                break;
-            }
-        }
-        for io in self.jobs.values().filter_map(|s| s.io.as_ref()) {
-            io.scope.kill(&|_| false);
-        }
-        // SIGKILL is not instant: wait (briefly) for what it hit to be
-        // reaped, so the daemon leaves no zombie behind.
-        let until = Instant::now() + Duration::from_secs(2);
-        loop {
-            self.reap();
-            // Every child left is an orphan of some run, maybe one that was
-            // exiting when its run was looked at: none outlives the daemon.
-            let left = supervise::kill_children().map_or(true, |n| n > 0)
-                || self.jobs.values().any(|s| s.life.run().is_some());
-            if !left || Instant::now() > until {
-                break;
-            }
-            // A child that died since the reap above has its SIGCHLD pending.
-            tokio::select! {
-                _ = sigchld.recv() => {}
-                () = tokio::time::sleep_until(until.into()) => {}
-            }
-        }
-        if let Err(e) = self.store.sync() {
-            crate::log_error!("cannot flush the state store: {e}");
-        }
-        // The last lines of the runs, and their `finished`, come first.
-        self.log.drained(Duration::from_secs(1)).await;
-        crate::log_info!("jobd stopped");
-        // The journal gets the daemon's last lines before the process goes.
-        self.log.flush(Duration::from_secs(2)).await;
     }
 }

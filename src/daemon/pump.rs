@@ -45,7 +45,7 @@ impl Daemon {
                 }
             }
             Action::RecordStart(run) => self.record(|s| s.started(&name, &run)),
-            Action::RecordEnd(end) => self.record(|s| s.ended(&name, &end)),
+            Action::RecordEnd(end) => self.record_end(&name, &end),
             Action::Notice(n) => {
                 let event = notice::render(&name, &n, &self.zones);
                 match (&n, &slot.io) {
@@ -102,10 +102,12 @@ impl Daemon {
             };
         };
         let def = Arc::clone(slot.life.def());
-        let mut env = vec![
-            ("JOBD_JOB".to_owned(), def.name.clone()),
-            ("JOBD_INVOCATION".to_owned(), invocation.to_owned()),
-        ];
+        let mut env = match env_files(&def) {
+            Ok(vars) => vars,
+            Err(reason) => return Event::SpawnFailed { reason },
+        };
+        env.push(("JOBD_JOB".to_owned(), def.name.clone()));
+        env.push(("JOBD_INVOCATION".to_owned(), invocation.to_owned()));
         env.extend(extra);
         let spawned = self
             .containment
@@ -115,8 +117,15 @@ impl Daemon {
                 for w in warnings {
                     crate::log_warn!("{}: {w}; the run goes on without it", def.name);
                 }
-                supervise::spawn(&def, slot.program.as_deref(), &env, cgroup.as_deref())
-                    .map(|sp| (sp, cgroup))
+                let manager = &self.manager_env;
+                supervise::spawn(
+                    &def,
+                    slot.program.as_deref(),
+                    manager,
+                    &env,
+                    cgroup.as_deref(),
+                )
+                .map(|sp| (sp, cgroup))
             });
         let (sp, cgroup) = match spawned {
             Ok(s) => s,
@@ -146,6 +155,12 @@ impl Daemon {
         self.pids.insert(sp.pid, id);
         self.hold_inhibitor(id, &def);
         Event::Spawned { pid: sp.pid }
+    }
+
+    /// A run ended: recorded, and `metrics_file` due.
+    fn record_end(&mut self, name: &str, end: &crate::state::End) {
+        self.record(|s| s.ended(name, end));
+        self.metrics_due = true;
     }
 
     fn record(&mut self, f: impl FnOnce(&mut crate::state::Store) -> std::io::Result<()>) {
@@ -185,4 +200,33 @@ pub(super) fn known<'a, H>(
     helpers: &'a std::collections::HashMap<u32, H>,
 ) -> impl Fn(u32) -> bool + 'a {
     move |p| pids.contains_key(&p) || helpers.contains_key(&p)
+}
+
+/// The variables of a job's `environment_file`s, read now (at each
+/// start, so a changed file counts from the next run; never kept).
+fn env_files(def: &crate::config::Job) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for f in &def.environment_files {
+        let text = match std::fs::read_to_string(&f.path) {
+            Ok(t) => t,
+            Err(e) if f.optional && e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(format!(
+                    "environment_file {}: {e}; create it, or write -{} if it may be missing",
+                    f.path.display(),
+                    f.path.display()
+                ));
+            }
+        };
+        let (vars, bad) = crate::config::envfile::parse(&text);
+        out.extend(vars);
+        for (line, what) in bad {
+            crate::log_warn!(
+                "{}: environment_file {}:{line}: {what}; the line is left out (write KEY=VALUE)",
+                def.name,
+                f.path.display()
+            );
+        }
+    }
+    Ok(out)
 }

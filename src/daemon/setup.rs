@@ -76,11 +76,12 @@ pub(super) fn roots() -> crate::conditions::Roots {
 pub(in crate::daemon) fn which_cached(
     cache: &mut std::collections::HashMap<(String, Option<String>), Option<std::path::PathBuf>>,
     job: &crate::config::Job,
+    manager_path: Option<&str>,
 ) -> Option<std::path::PathBuf> {
-    let path = job.env_var("PATH").map(str::to_owned);
+    let path = job.env_var("PATH").or(manager_path).map(str::to_owned);
     let key = (job.argv.first().cloned().unwrap_or_default(), path);
     cache
         .entry(key)
-        .or_insert_with(|| crate::supervise::which(job))
+        .or_insert_with(|| crate::supervise::which(job, manager_path))
         .clone()
 }

@@ -16,6 +16,8 @@ pub struct Planner<'a> {
     pub mktime: &'a mut MktimeState,
     pub facts: &'a Facts,
     pub slots: Slots,
+    /// Jobs running or queued (`after` waits for them).
+    pub busy: &'a std::collections::HashSet<String>,
 }
 
 /// `max_concurrent` and what takes its slots now.
@@ -47,6 +49,9 @@ impl World for Planner<'_> {
     fn gate(&mut self, job: &Job, in_turn: bool) -> Gate {
         if let Some(reason) = self.facts.first_false(&job.wait_for) {
             return Gate::Wait(reason);
+        }
+        if let Some(other) = job.after.iter().find(|a| self.busy.contains(*a)) {
+            return Gate::Wait(format!("after {other}"));
         }
         let s = self.slots;
         match s.max {

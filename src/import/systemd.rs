@@ -122,6 +122,8 @@ const UNIT_KEYS: &[&str] = &[
     "StartLimitBurst",
     "StartLimitIntervalSec",
     "ConditionACPower",
+    "OnSuccess",
+    "After",
 ];
 /// Keys that only matter to systemd's own machinery: nothing to warn about.
 const HARMLESS: &[(&str, &str)] = &[
@@ -335,6 +337,7 @@ fn import_timer_keys(t: &Unit, job: &mut JobOut, w: &mut Vec<String>) {
 /// `Environment=` and the variables of `EnvironmentFile=` → `environment`.
 fn import_environment(svc: &Unit, job: &mut JobOut, w: &mut Vec<String>) {
     let mut env: Vec<(String, String)> = Vec::new();
+    let mut files: Vec<String> = Vec::new();
     for (s, k, v, line) in &svc.entries {
         if s != "Service" {
             continue;
@@ -342,31 +345,19 @@ fn import_environment(svc: &Unit, job: &mut JobOut, w: &mut Vec<String>) {
         match k.as_str() {
             "Environment" => env.extend(environment_words(v)),
             "EnvironmentFile" => {
-                let (optional, file) = v
-                    .strip_prefix('-')
-                    .map_or((false, v.as_str()), |f| (true, f));
-                let file = spec(w, svc, *line, file).replacen('~', &home(), 1);
-                match std::fs::read_to_string(&file) {
-                    Ok(text) => {
-                        warn(
-                            w,
-                            svc,
-                            *line,
-                            format!(
-                                "EnvironmentFile={file}: jobd has none; its variables were copied into environment (re-import after changing it)"
-                            ),
-                        );
-                        env.extend(text.lines().filter_map(env_file_line));
-                    }
-                    Err(e) if !optional => warn(
+                // Kept a path, read at each start: the values never land
+                // in the YAML (which home-manager puts in the Nix store).
+                let (dash, file) = v.strip_prefix('-').map_or(("", v.as_str()), |f| ("-", f));
+                let file = spec(w, svc, *line, file);
+                if file.starts_with('/') || file.starts_with("~/") {
+                    files.push(format!("{dash}{file}"));
+                } else {
+                    warn(
                         w,
                         svc,
                         *line,
-                        format!(
-                            "EnvironmentFile={file} cannot be read ({e}); its variables are missing"
-                        ),
-                    ),
-                    Err(_) => {}
+                        format!("EnvironmentFile={file} is not an absolute path; left out"),
+                    );
                 }
             }
             _ => {}
@@ -374,6 +365,9 @@ fn import_environment(svc: &Unit, job: &mut JobOut, w: &mut Vec<String>) {
     }
     if !env.is_empty() {
         job.set("environment", map(&env));
+    }
+    if !files.is_empty() {
+        job.set("environment_file", list(&files));
     }
 }
 
@@ -426,14 +420,20 @@ fn import_service_keys(svc: &Unit, oneshot: bool, job: &mut JobOut, w: &mut Vec<
     if let Some(v) = svc.last("Unit", "StartLimitIntervalSec") {
         job.set("start_limit_interval", quote(v));
     }
-    let failures: Vec<String> = svc
-        .all("Unit", "OnFailure")
-        .iter()
-        .flat_map(|v| v.split_whitespace())
-        .map(|u| job_name(u.strip_suffix(".service").unwrap_or(u)))
-        .collect();
-    if !failures.is_empty() {
-        job.set("on_failure", list(&failures));
+    for (key, to) in [
+        ("OnFailure", "on_failure"),
+        ("OnSuccess", "on_success"),
+        ("After", "after"),
+    ] {
+        let units: Vec<String> = svc
+            .all("Unit", key)
+            .iter()
+            .flat_map(|v| v.split_whitespace())
+            .map(|u| job_name(u.strip_suffix(".service").unwrap_or(u)))
+            .collect();
+        if !units.is_empty() {
+            job.set(to, list(&units));
+        }
     }
 }
 
@@ -573,29 +573,40 @@ fn import_ac_power<'a>(
 /// left out, so the output passes `jobd check`.
 fn check_on_failure(out: &mut Imported) {
     let names: Vec<String> = out.jobs.iter().map(|j| j.name.clone()).collect();
-    for j in &mut out.jobs {
-        let Some(pos) = j.keys.iter().position(|(k, _)| *k == "on_failure") else {
-            continue;
-        };
-        let listed: Vec<String> = serde_json::from_str(&j.keys[pos].1).unwrap_or_default();
-        let (kept, missing): (Vec<String>, Vec<String>) =
-            listed.into_iter().partition(|n| names.contains(n));
-        for m in missing {
-            out.warnings.push(format!(
-                "{}: OnFailure={m}.service was not imported with it; import it too and add it to on_failure",
-                j.name
-            ));
-        }
-        if kept.is_empty() {
-            j.keys.remove(pos);
-        } else {
-            j.keys[pos].1 = list(&kept);
+    for (key, unit_key) in [
+        ("on_failure", "OnFailure"),
+        ("on_success", "OnSuccess"),
+        ("after", "After"),
+    ] {
+        for j in &mut out.jobs {
+            let Some(pos) = j.keys.iter().position(|(k, _)| *k == key) else {
+                continue;
+            };
+            let listed: Vec<String> = serde_json::from_str(&j.keys[pos].1).unwrap_or_default();
+            let (kept, missing): (Vec<String>, Vec<String>) =
+                listed.into_iter().partition(|n| names.contains(n));
+            for m in missing {
+                let hint = match m.as_str() {
+                    "network-online.target" | "network.target" => {
+                        "; for the network, jobd has wait_for: {network: online}".to_owned()
+                    }
+                    _ if m.contains('.') => {
+                        "; only services imported with it become jobs".to_owned()
+                    }
+                    _ => format!("; import {m}.service too and add it to {key}"),
+                };
+                out.warnings.push(format!(
+                    "{}: {unit_key}={m} is not an imported job; left out{hint}",
+                    j.name
+                ));
+            }
+            if kept.is_empty() {
+                j.keys.remove(pos);
+            } else {
+                j.keys[pos].1 = list(&kept);
+            }
         }
     }
-}
-
-fn home() -> String {
-    std::env::var("HOME").unwrap_or_else(|_| "~".into())
 }
 
 fn bool_of(v: &str) -> bool {
@@ -660,17 +671,6 @@ fn environment_words(v: &str) -> Vec<(String, String)> {
         .into_iter()
         .filter_map(|w| w.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
         .collect()
-}
-
-/// `KEY=value` lines of an environment file (comments, `export` ignored).
-fn env_file_line(l: &str) -> Option<(String, String)> {
-    let l = l.trim();
-    if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
-        return None;
-    }
-    let l = l.strip_prefix("export ").unwrap_or(l);
-    let (k, v) = l.split_once('=')?;
-    Some((k.trim().to_owned(), super::unquote(v).to_owned()))
 }
 
 #[cfg(test)]

@@ -62,6 +62,29 @@ pub enum Request {
     LogSource {
         name: String,
     },
+    Disable {
+        name: String,
+    },
+    Enable {
+        name: String,
+    },
+    SetEnvironment {
+        vars: Vec<(String, String)>,
+    },
+    UnsetEnvironment {
+        names: Vec<String>,
+    },
+    ShowEnvironment,
+    /// The coming elapses, merged (`jobd next`).
+    Next {
+        #[serde(default)]
+        names: Vec<String>,
+        n: usize,
+        #[serde(default)]
+        until_usec: Option<i64>,
+    },
+    /// Prometheus text (`jobd metrics`).
+    Metrics,
 }
 
 impl Request {
@@ -74,8 +97,16 @@ impl Request {
             | Request::Stop { name }
             | Request::Restart { name }
             | Request::History { name, .. }
-            | Request::LogSource { name } => Some(name),
-            Request::List | Request::Reload => None,
+            | Request::LogSource { name }
+            | Request::Disable { name }
+            | Request::Enable { name } => Some(name),
+            Request::List
+            | Request::Reload
+            | Request::SetEnvironment { .. }
+            | Request::UnsetEnvironment { .. }
+            | Request::ShowEnvironment
+            | Request::Next { .. }
+            | Request::Metrics => None,
         }
     }
 }
@@ -273,6 +304,40 @@ pub struct StatusInfo {
     /// Since when the due run is held (state `waiting` or `queued`).
     #[serde(default)]
     pub held_since_usec: Option<i64>,
+    /// The job's `environment` (with what `defaults` gave it); never the
+    /// values of its `environment_file`.
+    #[serde(default)]
+    pub environment: Vec<(String, String)>,
+    #[serde(default)]
+    pub environment_files: Vec<String>,
+    #[serde(default)]
+    pub on_failure: Vec<String>,
+    #[serde(default)]
+    pub on_success: Vec<String>,
+    #[serde(default)]
+    pub after: Vec<String>,
+}
+
+/// Reply to `show-environment`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EnvironmentInfo {
+    /// What every run gets before its own `environment`: the daemon's
+    /// environment with the `set-environment` variables over it, sorted.
+    pub vars: Vec<(String, String)>,
+    /// Those set with `set-environment`/`import-environment`.
+    pub set: Vec<String>,
+}
+
+/// One coming elapse (`jobd next`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NextElapse {
+    pub job: String,
+    /// RFC 3339.
+    pub time: String,
+    /// The schedule entry that makes it, as written.
+    pub schedule: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub usec: Option<i64>,
 }
 
 /// A `wait_for` condition in `status`.

@@ -163,6 +163,10 @@ pub enum Event {
     Recheck,
     /// The kernel's OOM killer killed a process of the run.
     OomKilled,
+    /// `jobd disable`: no schedule, no restarts; a run goes on.
+    Disable,
+    /// `jobd enable`: back to what the file says.
+    Enable,
     /// SIGTERM/SIGINT: stop, start nothing more.
     Shutdown,
 }

@@ -34,6 +34,8 @@ mod active;
 mod events;
 mod held;
 pub mod policy;
+mod reload;
+mod switch;
 #[cfg(test)]
 mod tests;
 
@@ -70,6 +72,8 @@ pub struct Lifecycle {
     failed: bool,
     /// Removed by a reload; forgotten once its run has ended.
     removed: bool,
+    /// Switched off by `jobd disable` (over the file's `enabled`).
+    switched_off: bool,
     shutting_down: bool,
     tracker: Tracker,
     /// The next calendar/cron elapse.
@@ -136,6 +140,7 @@ impl Lifecycle {
             stopped: false,
             failed: false,
             removed: false,
+            switched_off: false,
             shutting_down: false,
             tracker: Tracker::default(),
             elapse: None,
@@ -161,6 +166,7 @@ impl Lifecycle {
             Phase::Held(h) if h.why == Hold::Queued => JobState::Queued,
             Phase::Held(_) => JobState::Waiting,
             Phase::Rest if self.stopped => JobState::Stopped,
+            Phase::Rest if self.switched_off => JobState::Disabled,
             Phase::Rest if self.failed || self.tracker.limit_hit => JobState::Failed,
             Phase::Rest => JobState::Idle,
         }
@@ -273,6 +279,8 @@ impl Lifecycle {
             Event::Leftovers => self.leftovers(s),
             Event::ScopeEmpty => self.scope_empty(s),
             Event::Recheck => self.recheck(s),
+            Event::Disable => self.disable(),
+            Event::Enable => self.enable(s),
             Event::OomKilled => {
                 if let Phase::Running(run) = &mut self.phase {
                     run.oom = true;
@@ -286,76 +294,6 @@ impl Lifecycle {
             }
         }
         std::mem::take(&mut s.out)
-    }
-
-    fn load(&mut self, missed: bool, s: &mut Step<'_>) {
-        self.plan(s.now.wall_usec, s);
-        if !self.def.enabled {
-            return;
-        }
-        if let Some(d) = self.def.on_startup {
-            // Counted from the daemon's start, which is `Mono::ZERO`.
-            self.mono = Some((d, Trigger::Startup));
-        }
-        if missed {
-            s.notice(Notice::CatchUp);
-            self.start(Start::on(Trigger::Persistent), s);
-        } else if self.def.kind == JobType::Simple {
-            self.start(Start::on(Trigger::Startup), s);
-        }
-    }
-
-    fn added(&mut self, s: &mut Step<'_>) {
-        self.plan(s.now.wall_usec, s);
-        if !self.def.enabled {
-            return;
-        }
-        if let Some(d) = self.def.on_startup {
-            // The daemon started long ago: count from now.
-            self.mono = Some((s.now.mono + d, Trigger::Startup));
-        }
-        if self.def.kind == JobType::Simple {
-            self.start(Start::on(Trigger::Reload), s);
-        }
-    }
-
-    /// A new definition is a new unit: its restart count and start limit
-    /// start over. A running daemon restarts with it; a running oneshot
-    /// finishes as it began; a pending restart gives way to the new
-    /// definition's start (never both).
-    fn changed(&mut self, def: Arc<Job>, s: &mut Step<'_>) {
-        self.def = def;
-        self.tracker = Tracker::default();
-        self.mono = None;
-        self.plan(s.now.wall_usec, s);
-        if let (Some(d), true) = (self.def.on_active, self.def.enabled && !self.stopped) {
-            self.mono = Some((s.now.mono + d, Trigger::Active));
-        }
-        if self.def.kind != JobType::Simple {
-            return;
-        }
-        match &mut self.phase {
-            Phase::Running(run) if !run.stop_requested => {
-                run.then = Then::Start(Trigger::Reload, Cause::Other);
-                self.signal_stop(s);
-            }
-            Phase::Running(_) => {}
-            Phase::Rest | Phase::Restarting { .. } | Phase::Held(_) => {
-                if self.def.enabled && !self.stopped {
-                    self.start(Start::on(Trigger::Reload), s);
-                }
-            }
-        }
-    }
-
-    fn remove(&mut self, s: &mut Step<'_>) {
-        self.removed = true;
-        self.unschedule();
-        if self.run().is_some() {
-            self.signal_stop(s);
-        } else {
-            s.push(Action::Forget);
-        }
     }
 
     fn wall_clock(&mut self, changed: bool, s: &mut Step<'_>) {
@@ -535,7 +473,7 @@ impl Lifecycle {
         // Whatever refused restarts before, this run is going.
         self.tracker.limit_hit = false;
         let invocation = s.world.invocation();
-        if let (Some(d), true) = (self.def.on_active, self.def.enabled && !self.stopped) {
+        if let (Some(d), true) = (self.def.on_active, self.enabled() && !self.stopped) {
             self.mono = Some((s.now.mono + d, Trigger::Active));
         }
         self.phase = Phase::Running(Box::new(Run {
@@ -719,7 +657,8 @@ impl Lifecycle {
         }
         let policy = Policy::of(&self.def);
         let uptime = Duration::from_micros(end.duration_usec);
-        let stopped = run.stop_requested || self.stopped || run.then != Then::Policy;
+        let stopped =
+            run.stop_requested || self.stopped || self.switched_off || run.then != Then::Policy;
         let decision = self
             .tracker
             .exited(&policy, s.now.mono, uptime, result, stopped);
@@ -747,21 +686,39 @@ impl Lifecycle {
             if !exited && run.trigger == Trigger::OnFailure {
                 s.notice(Notice::ChainNotFired);
             } else {
+                let mut env = vec![
+                    ("JOBD_FAILED_JOB".to_owned(), self.def.name.clone()),
+                    ("JOBD_FAILED_INVOCATION".to_owned(), end.invocation.clone()),
+                    ("JOBD_RESULT".to_owned(), result.to_string()),
+                ];
+                if let Some(status) = &end.exit_status {
+                    env.push(("JOBD_EXIT_STATUS".to_owned(), status.to_string()));
+                }
                 s.push(Action::Chain {
                     jobs: self.def.on_failure.clone(),
                     trigger: Trigger::OnFailure,
-                    env: vec![
-                        ("JOBD_FAILED_JOB".to_owned(), self.def.name.clone()),
-                        ("JOBD_RESULT".to_owned(), result.to_string()),
-                    ],
+                    env,
                 });
             }
+        }
+        if result == RunResult::Success && !self.def.on_success.is_empty() && !self.shutting_down {
+            s.push(Action::Chain {
+                jobs: self.def.on_success.clone(),
+                trigger: Trigger::OnSuccess,
+                env: vec![
+                    ("JOBD_TRIGGERED_BY".to_owned(), self.def.name.clone()),
+                    (
+                        "JOBD_TRIGGERED_INVOCATION".to_owned(),
+                        end.invocation.clone(),
+                    ),
+                ],
+            });
         }
     }
 
     /// Plans the next calendar/cron elapse after `after_usec`.
     fn plan(&mut self, after_usec: i64, s: &mut Step<'_>) {
-        self.elapse = if self.stopped || !self.def.enabled || self.removed {
+        self.elapse = if self.stopped || !self.enabled() || self.removed {
             None
         } else {
             s.world.next_elapse(&self.def, after_usec)

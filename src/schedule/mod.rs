@@ -25,19 +25,60 @@ pub fn next_elapse(
 ) -> Option<(i64, Trigger)> {
     job.schedules
         .iter()
-        .filter_map(|s| match &s.kind {
-            ScheduleKind::Calendar(spec) => spec
-                .next_elapse(after_usec, local, state)
-                .ok()
-                .flatten()
-                .map(|t| (t, Trigger::Calendar)),
-            ScheduleKind::Cron(spec) => spec
-                .next_elapse(after_usec, local, state)
-                .ok()
-                .flatten()
-                .map(|t| (t, Trigger::Cron)),
-        })
+        .filter_map(|s| entry_elapse(s, after_usec, local, state))
         .min_by_key(|(t, _)| *t)
+}
+
+/// The first elapse of one `on_calendar`/`cron` entry after `after_usec`.
+fn entry_elapse(
+    s: &crate::config::Schedule,
+    after_usec: i64,
+    local: &Zone,
+    state: &mut MktimeState,
+) -> Option<(i64, Trigger)> {
+    match &s.kind {
+        ScheduleKind::Calendar(spec) => spec
+            .next_elapse(after_usec, local, state)
+            .ok()
+            .flatten()
+            .map(|t| (t, Trigger::Calendar)),
+        ScheduleKind::Cron(spec) => spec
+            .next_elapse(after_usec, local, state)
+            .ok()
+            .flatten()
+            .map(|t| (t, Trigger::Cron)),
+    }
+}
+
+/// The coming elapses of `job`'s calendar and cron entries after
+/// `after_usec`, at most `n` and none past `until_usec`, in time order,
+/// each with the entry as written (`jobd next`; randomized delays left
+/// out).
+pub fn upcoming(
+    job: &Job,
+    after_usec: i64,
+    until_usec: Option<i64>,
+    n: usize,
+    local: &Zone,
+    state: &mut MktimeState,
+) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    for s in &job.schedules {
+        let mut t = after_usec;
+        for _ in 0..n {
+            match entry_elapse(s, t, local, state) {
+                Some((e, _)) if until_usec.is_none_or(|u| e <= u) => {
+                    out.push((e, s.text.clone()));
+                    t = e;
+                }
+                _ => break,
+            }
+        }
+    }
+    out.sort();
+    out.dedup_by_key(|(t, _)| *t);
+    out.truncate(n);
+    out
 }
 
 /// `persistent`: whether the first elapse after the last recorded start

@@ -24,6 +24,8 @@
 //! The directory is 0700 and the files 0600, whatever the umask: job
 //! history and output are the user's business only.
 
+pub mod switches;
+
 use std::collections::{HashMap, VecDeque};
 use std::fs::{File, OpenOptions};
 use std::io::Write;

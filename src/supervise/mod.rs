@@ -36,13 +36,14 @@ pub struct Spawned {
 /// `/`, or one not found. Looked up once per (re)load, as systemd does at
 /// unit load, so each run saves the search (one failed `execve` per `PATH`
 /// entry before the right one).
-pub fn which(job: &Job) -> Option<PathBuf> {
+pub fn which(job: &Job, manager_path: Option<&str>) -> Option<PathBuf> {
     let name = job.argv.first()?;
     if name.contains('/') {
         return None;
     }
     let path = job
         .env_var("PATH")
+        .or(manager_path)
         .map(std::ffi::OsString::from)
         .or_else(|| std::env::var_os("PATH"))?;
     search(name, &path)
@@ -54,7 +55,8 @@ pub fn helper(name: &str) -> Option<PathBuf> {
     search(name, &std::env::var_os("PATH")?)
 }
 
-fn search(name: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
+/// The executable `name` in the directories of `path` (a `PATH` value).
+pub fn search(name: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
     std::env::split_paths(path)
         .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(name))
@@ -65,10 +67,14 @@ fn search(name: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
 
 /// Starts a job's command in a new process group; `resolved` is
 /// [`which`]'s answer from load time (if the file has gone since, `PATH`
-/// is searched again). On failure, the reason in words (`start-failed`).
+/// is searched again). The environment is the daemon's, then `base_env`
+/// (`set-environment`), the job's `environment`, then `extra_env` (its
+/// `environment_file`, `JOBD_*`). On failure, the reason in words
+/// (`start-failed`).
 pub fn spawn(
     job: &Job,
     resolved: Option<&Path>,
+    base_env: &[(String, String)],
     extra_env: &[(String, String)],
     cgroup: Option<&Path>,
 ) -> Result<Spawned, String> {
@@ -108,6 +114,7 @@ pub fn spawn(
         cmd.arg0(program)
             .args(args)
             .current_dir(&job.working_directory)
+            .envs(base_env.iter().map(|(k, v)| (k, v)))
             .envs(job.environment.iter().map(|(k, v)| (k, v)))
             .envs(extra_env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -128,7 +135,10 @@ pub fn spawn(
         None => command(program.as_ref()).spawn(),
     };
     let prioritized = priority.nice.is_some() || priority.io.is_some();
-    let mut child = spawned.map_err(|e| exec_error(program, &e, prioritized))?;
+    let mut child = spawned.map_err(|e| {
+        let path = run_path(&[extra_env, &job.environment, base_env]);
+        exec_error(program, &e, prioritized, &path)
+    })?;
     let pid = child.id();
     // Both were requested as pipes just above; `spawn` returns them.
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
@@ -141,6 +151,21 @@ pub fn spawn(
         stdout: stdout.into(),
         stderr: stderr.into(),
     })
+}
+
+/// The `PATH` a run searches: the topmost layer of its environment that
+/// sets one, or the daemon's.
+fn run_path(layers: &[&[(String, String)]]) -> String {
+    layers
+        .iter()
+        .find_map(|vars| {
+            vars.iter()
+                .rev()
+                .find(|(k, _)| k == "PATH")
+                .map(|(_, v)| v.clone())
+        })
+        .or_else(|| std::env::var("PATH").ok())
+        .unwrap_or_default()
 }
 
 /// A run's CPU and I/O scheduling (`nice`, `io_class`/`io_priority`, the
@@ -230,11 +255,16 @@ fn check_working_directory(job: &Job) -> Result<(), String> {
 
 /// Why `program` could not be executed, in words (`prioritized`: the
 /// child also had to take a `nice` or `io_class`, which can be refused).
-fn exec_error(program: &str, e: &std::io::Error, prioritized: bool) -> String {
+fn exec_error(program: &str, e: &std::io::Error, prioritized: bool, path: &str) -> String {
     match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            format!("executable {program:?} not found (not in PATH, or no such file)")
+        std::io::ErrorKind::NotFound if program.contains('/') => {
+            format!("executable {program:?} not found (no such file)")
         }
+        std::io::ErrorKind::NotFound => format!(
+            "executable {program:?} not found in PATH={path}; give its absolute path, \
+             set the job's environment: {{PATH: …}}, or run `jobd import-environment PATH` \
+             to give jobs your shell's PATH"
+        ),
         std::io::ErrorKind::PermissionDenied if prioritized => format!(
             "permission denied executing {program:?} or giving it its priority \
              (a nice below the daemon's, or io_class: realtime, needs privileges)"

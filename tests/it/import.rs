@@ -176,14 +176,22 @@ fn supervised_service_with_environment_and_restart() {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    for pair in [
-        ("PY", "/usr/bin/python3"),
-        ("MODE", "fast copy"),
-        ("OUT", "/srv/out"),
-        ("QUALITY", "high"),
-    ] {
-        assert!(env.contains(&pair), "{pair:?} in {env:?}");
-    }
+    assert_eq!(env, [("PY", "/usr/bin/python3"), ("MODE", "fast copy")]);
+    // The files stay files, read at each start: their values never land
+    // in the YAML.
+    let files: Vec<(String, bool)> = j
+        .environment_files
+        .iter()
+        .map(|f| (f.path.display().to_string(), f.optional))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            (d.path().join("watch.env").display().to_string(), false),
+            ("/nonexistent/optional.env".to_owned(), true)
+        ]
+    );
+    assert!(!yaml.contains("/srv/out"), "{yaml}");
     assert!(warn.contains("prefix `-`"), "{warn}");
     assert!(
         !warn.contains("MemoryMax="),
@@ -193,11 +201,7 @@ fn supervised_service_with_environment_and_restart() {
         job(&c, "watchintake").limits.memory_max,
         Some(jobd::config::Limit::At(1 << 30))
     );
-    assert!(warn.contains("EnvironmentFile="), "{warn}");
-    assert!(
-        !warn.contains("optional.env"),
-        "a `-` file may be missing: {warn}"
-    );
+    assert!(!warn.contains("EnvironmentFile="), "{warn}");
 }
 
 #[test]
@@ -245,7 +249,9 @@ fn directory_of_units_with_on_failure_and_relative_timers() {
         "{warn}"
     );
     assert!(
-        warn.contains("OnFailure=missing.service was not imported"),
+        warn.contains(
+            "OnFailure=missing is not an imported job; left out; import missing.service too"
+        ),
         "{warn}"
     );
     assert!(
@@ -480,4 +486,37 @@ fn cgroup_limits_and_ac_power_are_imported() {
         "{warn}"
     );
     assert!(!warn.contains("has no jobd equivalent"), "{warn}");
+}
+
+#[test]
+fn on_success_and_after_between_imported_units() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(
+        d.path(),
+        "backup.service",
+        "[Unit]\nOnSuccess=prune.service\nAfter=mount-disk.service network-online.target\n[Service]\nType=oneshot\nExecStart=/bin/true\nEnvironmentFile=%h/.config/backup.env\n",
+    );
+    write(
+        d.path(),
+        "prune.service",
+        "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+    );
+    write(
+        d.path(),
+        "mount-disk.service",
+        "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+    );
+    let (yaml, warn) = import(d.path(), &["systemd", &d.path().display().to_string()]);
+    let c = checked(d.path(), &yaml);
+    let b = job(&c, "backup");
+    assert_eq!(b.on_success, ["prune"], "{yaml}");
+    assert_eq!(b.after, ["mount-disk"], "{yaml}");
+    assert!(
+        b.environment_files[0].path.ends_with(".config/backup.env"),
+        "{yaml}"
+    );
+    assert!(
+        warn.contains("After=network-online.target is not an imported job; left out; for the network, jobd has wait_for: {network: online}"),
+        "{warn}"
+    );
 }

@@ -11,6 +11,7 @@ mod conditions;
 mod config_errors;
 mod daemon;
 mod ecosystem;
+mod everyday;
 mod faults;
 mod helper;
 mod import;

@@ -4,6 +4,7 @@
 //! turns a request into a lifecycle event, [`reload`] re-reads the config.
 
 mod control;
+mod everyday;
 mod query;
 mod reload;
 
@@ -48,6 +49,20 @@ impl Daemon {
             (Request::Restart { .. }, Some(id)) => {
                 return self.control(id, control::Verb::Restart, reply);
             }
+            (Request::Disable { .. }, Some(id)) => self.switch(id, false),
+            (Request::Enable { .. }, Some(id)) => self.switch(id, true),
+            (Request::SetEnvironment { vars }, _) => self.set_environment(vars),
+            (Request::UnsetEnvironment { names }, _) => self.unset_environment(&names),
+            (Request::ShowEnvironment, _) => Reply::ok(self.environment()),
+            (
+                Request::Next {
+                    names,
+                    n,
+                    until_usec,
+                },
+                _,
+            ) => self.next(&names, n, until_usec),
+            (Request::Metrics, _) => self.metrics(),
             // `job()` names a job for every other request.
             (_, None) => Reply::err(ErrorCode::BadRequest, "request needs a job name"),
         };

@@ -16,7 +16,7 @@ use crate::tzdb::now_usec;
 
 impl Daemon {
     /// Every job of the running config, in file order.
-    pub(super) fn list(&self) -> Vec<JobInfo> {
+    pub(in super::super) fn list(&self) -> Vec<JobInfo> {
         let now = now_usec();
         self.config
             .jobs
@@ -24,6 +24,11 @@ impl Daemon {
             .filter_map(|j| self.names.get(&j.name))
             .map(|&id| self.info(id, now))
             .collect()
+    }
+
+    /// One job as `list` shows it.
+    pub(super) fn list_one(&self, id: JobId) -> JobInfo {
+        self.info(id, now_usec())
     }
 
     /// A monotonic deadline as wall time, counted from `now_usec`.
@@ -57,7 +62,7 @@ impl Daemon {
                 Hold::Waiting(r) => Some(r.clone()),
                 Hold::Queued => None,
             }),
-            enabled: def.enabled,
+            enabled: def.enabled && !life.switched_off(),
             schedule: def.schedule_texts(),
             next_run: next_usec.map(rfc3339),
             last_start: last.map(|r| rfc3339(r.start_usec)),
@@ -125,29 +130,47 @@ impl Daemon {
                 .iter()
                 .cloned()
                 .collect(),
-            conditions: life
-                .def()
-                .wait_for
-                .iter()
-                .map(|c| ConditionInfo {
-                    condition: c.to_string(),
-                    holds: self.watch.facts.why_not(c).is_none(),
-                })
-                .collect(),
-            controls: super::super::controls::controls(
-                life.def(),
-                &self.containment,
-                slot.inhibit_refused.as_deref(),
-            )
-            .into_iter()
-            .map(|(control, why_not)| ControlInfo {
-                control,
-                applied: why_not.is_none(),
-                why_not,
-            })
-            .collect(),
+            conditions: self.conditions(life.def()),
+            controls: self.controls(slot),
             held_since_usec: life.held().map(|h| self.wall_of(h.due, now)),
+            environment: life.def().environment.clone(),
+            environment_files: life
+                .def()
+                .environment_files
+                .iter()
+                .map(|f| format!("{}{}", if f.optional { "-" } else { "" }, f.path.display()))
+                .collect(),
+            on_failure: life.def().on_failure.clone(),
+            on_success: life.def().on_success.clone(),
+            after: life.def().after.clone(),
         }
+    }
+
+    /// Each `wait_for` condition and whether it holds now.
+    fn conditions(&self, def: &crate::config::Job) -> Vec<ConditionInfo> {
+        def.wait_for
+            .iter()
+            .map(|c| ConditionInfo {
+                condition: c.to_string(),
+                holds: self.watch.facts.why_not(c).is_none(),
+            })
+            .collect()
+    }
+
+    /// Each resource control and whether runs get it.
+    fn controls(&self, slot: &super::super::Slot) -> Vec<ControlInfo> {
+        super::super::controls::controls(
+            slot.life.def(),
+            &self.containment,
+            slot.inhibit_refused.as_deref(),
+        )
+        .into_iter()
+        .map(|(control, why_not)| ControlInfo {
+            control,
+            applied: why_not.is_none(),
+            why_not,
+        })
+        .collect()
     }
 
     /// The job's last `n` runs, newest first.

@@ -42,18 +42,19 @@ impl Daemon {
         // Commands are looked up in PATH again, as at start-up: a binary
         // installed since is found after a reload.
         let mut paths = HashMap::new();
+        let manager_path = self.manager_path();
         for slot in self.jobs.values_mut() {
             let def = new
                 .get(slot.life.name())
                 .copied()
                 .unwrap_or(slot.life.def());
-            slot.program = which_cached(&mut paths, def);
+            slot.program = which_cached(&mut paths, def, manager_path.as_deref());
         }
         for job in &config.jobs {
             match self.names.get(&job.name).copied() {
                 None => {
                     report.added.push(job.name.clone());
-                    let program = which_cached(&mut paths, job);
+                    let program = which_cached(&mut paths, job, manager_path.as_deref());
                     let id = self.add_job(Arc::clone(job), program);
                     self.step(id, Event::Added);
                 }
