@@ -344,3 +344,30 @@ fn logs_follow_prints_new_lines() {
     assert!(seen.iter().any(|l| l.ends_with("]: one")), "{seen:?}");
     assert!(seen.iter().any(|l| l.ends_with("]: two")), "{seen:?}");
 }
+
+/// `environment_file` values reach the run, never jobd's own entries.
+#[test]
+fn environment_file_values_never_reach_the_journal() {
+    let Some(j) = Journald::start("envfile") else {
+        return;
+    };
+    let secrets = tempfile::NamedTempFile::new().expect("file");
+    std::fs::write(secrets.path(), "API_TOKEN=never-in-the-journal\n").expect("write");
+    let d = with_journal(
+        &j,
+        &format!(
+            "jobs:\n  sync:\n    exec: ['sh', '-c', 'echo token has $${{#API_TOKEN}} chars; exit 2']\n    type: oneshot\n    environment_file: {}\n",
+            secrets.path().display()
+        ),
+    );
+    let inv = run_wait(&d, "sync");
+    let entries = j.entries(&["JOBD_JOB=sync"]);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["MESSAGE"] == "token has 20 chars" && e["JOBD_INVOCATION"] == inv.as_str()),
+        "{entries:?}"
+    );
+    let all = String::from_utf8_lossy(&j.journalctl(&["-o", "json", "--all"])).into_owned();
+    assert!(!all.contains("never-in-the-journal"), "{all}");
+}
