@@ -341,11 +341,17 @@ impl Daemon {
         let mut paths = HashMap::new();
         let config = Arc::clone(&self.config);
         self.warn_controls(config.jobs.iter().map(|j| &**j));
+        // Every job is there before any starts: a job's first run may
+        // chain to one later in the file (`on_failure`, `on_success`).
+        let mut loads = Vec::with_capacity(config.jobs.len());
         for def in &config.jobs {
             let last_start = self.store.last(&def.name).map(|r| r.start_usec);
             let missed =
                 schedule::missed_elapse(def, last_start, now, self.zones.local(), &mut self.mktime);
             let id = self.add_job(Arc::clone(def), setup::which_cached(&mut paths, def, None));
+            loads.push((id, missed));
+        }
+        for (id, missed) in loads {
             self.step(id, Event::Load { missed });
         }
     }

@@ -619,3 +619,23 @@ fn metrics_parse_agree_with_list_and_the_file_is_never_half_written() {
         "the file holds what metrics prints"
     );
 }
+
+/// A job that fails as the daemon starts chains to a job later in the
+/// file (it used to be dropped: the later job was not loaded yet).
+#[test]
+fn a_failure_at_start_up_reaches_a_handler_later_in_the_file() {
+    let mut d = Daemon::start(
+        "defaults:
+  on_failure: [report]
+jobs:
+  watch:
+    exec: /nonexistent/watchintake
+  report:
+    exec: ['sh', '-c', 'echo report for $JOBD_FAILED_JOB']
+    type: oneshot
+    enabled: false
+",
+    );
+    d.wait_for("watch: failed to start");
+    d.wait_for("report for watch");
+}

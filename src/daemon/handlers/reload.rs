@@ -50,20 +50,26 @@ impl Daemon {
                 .unwrap_or(slot.life.def());
             slot.program = which_cached(&mut paths, def, manager_path.as_deref());
         }
+        // Every added job is there before any event: a start may chain to
+        // a job added later in the file.
+        let mut events = Vec::new();
         for job in &config.jobs {
             match self.names.get(&job.name).copied() {
                 None => {
                     report.added.push(job.name.clone());
                     let program = which_cached(&mut paths, job, manager_path.as_deref());
                     let id = self.add_job(Arc::clone(job), program);
-                    self.step(id, Event::Added);
+                    events.push((id, Event::Added));
                 }
                 Some(id) if self.jobs.get(&id).is_some_and(|s| **s.life.def() != **job) => {
                     report.changed.push(job.name.clone());
-                    self.step(id, Event::Changed(Arc::clone(job)));
+                    events.push((id, Event::Changed(Arc::clone(job))));
                 }
                 Some(_) => {}
             }
+        }
+        for (id, event) in events {
+            self.step(id, event);
         }
         let touched: Vec<&Job> = config
             .jobs
