@@ -154,6 +154,15 @@ pub enum Command {
     Edit,
     /// Every job's figures in Prometheus text format.
     Metrics,
+    /// The config file's JSON Schema (draft 2020-12), for editors.
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// The reference as Markdown instead.
+    #[arg(long)]
+    markdown: bool,
 }
 
 /// Prints a client error in one line and says what it means for the exit.
@@ -220,5 +229,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::ShowEnvironment => Ok(everyday::show_environment(paths)),
         Command::Edit => Ok(edit::run(paths)),
         Command::Metrics => Ok(everyday::metrics(paths)),
+        Command::Schema(a) => {
+            if a.markdown {
+                print!("{}", crate::config::schema::markdown());
+            } else {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&crate::config::schema::schema())?
+                );
+            }
+            Ok(Outcome::Success)
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod envfile;
 pub mod exec;
 pub mod raw;
 mod relations;
+pub mod schema;
 mod validate;
 
 use std::collections::HashMap;

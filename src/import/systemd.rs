@@ -525,7 +525,9 @@ fn import_limits(svc: &Unit, job: &mut JobOut, w: &mut Vec<String>) {
             continue;
         };
         if ok(v) {
-            job.set(to, quote(v));
+            // A number as a number (the schema types it so).
+            let digits = v.bytes().all(|b| b.is_ascii_digit());
+            job.set(to, if digits { v.to_owned() } else { quote(v) });
         } else {
             warn(w, svc, 0, format!("{key}={v}: jobd takes {form}; left out"));
         }

@@ -35,6 +35,9 @@ fn checked(dir: &Path, yaml: &str) -> jobd::config::Config {
         "jobd check refused the import:\n{yaml}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    if let Some(results) = crate::schema::validate(&[yaml.to_owned()]) {
+        assert_eq!(results[0], None, "the schema refused the import:\n{yaml}");
+    }
     let zones = SystemZones::from_env();
     let env = jobd::config::Env::from_process();
     jobd::config::from_str(yaml, Path::new("jobd.yaml"), &zones, &env).expect("parses")

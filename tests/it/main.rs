@@ -18,5 +18,6 @@ mod import;
 mod journal;
 mod lifecycle;
 mod resources;
+mod schema;
 mod supervise;
 mod unbreakable;
