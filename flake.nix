@@ -42,5 +42,12 @@
         imports = [ ./contrib/home-manager/jobd.nix ];
         services.jobd.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.default;
       };
+
+      # For machines without home-manager: jobd and its user unit for
+      # every user.
+      nixosModules.default = { pkgs, lib, ... }: {
+        imports = [ ./contrib/nixos/jobd.nix ];
+        services.jobd.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.default;
+      };
     };
 }

@@ -24,8 +24,22 @@ pub fn now_usec() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
-/// Where TZif files live (glibc's and systemd's `TZDIR`).
+/// Where TZif files live by default (glibc's and systemd's `TZDIR`).
 pub const ZONEINFO: &str = "/usr/share/zoneinfo";
+
+/// Where TZif files live here: `$TZDIR` (as glibc reads it), else
+/// `/usr/share/zoneinfo`, else `/etc/zoneinfo` (NixOS has no
+/// /usr/share/zoneinfo; its systemd reads /etc/zoneinfo).
+pub fn zoneinfo() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("TZDIR").filter(|d| !d.is_empty()) {
+        return dir.into();
+    }
+    [ZONEINFO, "/etc/zoneinfo"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| ZONEINFO.into())
+}
 
 /// The local zone for a given value of `$TZ` (`None`: unset).
 pub fn local_zone(tz: Option<&str>) -> Zone {
@@ -37,7 +51,7 @@ pub fn local_zone(tz: Option<&str>) -> Zone {
     let path = if name.starts_with('/') {
         Path::new(name).to_path_buf()
     } else {
-        Path::new(ZONEINFO).join(name)
+        zoneinfo().join(name)
     };
     let display = if tz.is_none() { "localtime" } else { name };
     if let Ok(data) = std::fs::read(&path)
@@ -63,7 +77,7 @@ pub fn named_zone(name: &str) -> Option<Zone> {
     if !plausible_zone_name(name) {
         return None;
     }
-    let path = Path::new(ZONEINFO).join(name);
+    let path = zoneinfo().join(name);
     if !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
         // systemd always accepts "UTC", even without tzdata installed.
         return (name == "UTC").then(Zone::utc);
