@@ -155,6 +155,17 @@ pub fn reload(paths: &PathArgs) -> Outcome {
             }
             Outcome::Success
         }
+        Err(crate::ipc::client::ClientError::Refused {
+            code: crate::ipc::ErrorCode::Failed,
+            message,
+        }) => {
+            // The file's errors, once each, as `jobd check` prints them.
+            eprintln!("jobd: reload refused; the running config is kept:");
+            for line in message.lines() {
+                eprintln!("{line}");
+            }
+            Outcome::Failed
+        }
         Err(e) => failed(&e),
     }
 }

@@ -95,6 +95,9 @@ fn journalctl(src: &LogSource, name: &str, invocation: Option<&str>, args: &Args
     if args.follow {
         cmd.arg("--follow");
     }
+    if let Some(hint) = journal_hint(src) {
+        eprintln!("jobd: {hint}");
+    }
     let e = cmd.exec();
     eprintln!("jobd: cannot run journalctl ({e}); is systemd's journalctl installed?");
     Outcome::Failed
@@ -263,4 +266,43 @@ fn follow(
             return Outcome::Success;
         }
     }
+}
+
+/// Why journalctl will show a normal user nothing, if it will: a journal
+/// kept in memory only (no `/var/log/journal`) has no per-user files, and
+/// only root and the `systemd-journal`/`adm` groups read the system's.
+fn journal_hint(src: &LogSource) -> Option<String> {
+    let persistent = match &src.namespace {
+        None => std::path::Path::new("/var/log/journal").is_dir(),
+        Some(_) => return None,
+    };
+    if persistent || rustix::process::geteuid().is_root() {
+        return None;
+    }
+    let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let readers: Vec<u32> = groups
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() >= 3 && matches!(f[0], "systemd-journal" | "adm"))
+                .then(|| f[2].parse().ok())
+                .flatten()
+        })
+        .collect();
+    let mine: Vec<u32> = rustix::process::getgroups()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|g| g.as_raw())
+        .chain([rustix::process::getegid().as_raw()])
+        .collect();
+    if readers.iter().any(|g| mine.contains(g)) {
+        return None;
+    }
+    Some(
+        "this machine keeps its journal in memory only (no /var/log/journal), which journalctl \
+         shows a normal user nothing of; make it persistent (`sudo mkdir -p /var/log/journal` and \
+         restart systemd-journald, or Storage=persistent in journald.conf), or join the \
+         systemd-journal group"
+            .to_owned(),
+    )
 }

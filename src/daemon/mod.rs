@@ -457,7 +457,10 @@ impl Daemon {
     fn reload_on_sighup(&mut self) {
         match self.reload() {
             Ok(r) => crate::log_info!("reloaded on SIGHUP: {r}"),
-            Err(e) => crate::log_error!("reload refused, keeping the running config: {e}"),
+            Err(e) => crate::log_error!(
+                "reload on SIGHUP refused, the running config is kept: {}",
+                e.replace('\n', "; ")
+            ),
         }
     }
 }

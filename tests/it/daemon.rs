@@ -269,7 +269,15 @@ fn reload_adds_removes_changes_and_keeps_the_old_config_on_error() {
         err.contains("jobd.yaml:6:5: unknown job key `exce`; did you mean `exec`?"),
         "{err}"
     );
-    assert!(err.contains("the running one is kept"), "{err}");
+    assert!(
+        err.starts_with("jobd: reload refused; the running config is kept:\n"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("unknown job key").count(),
+        1,
+        "each error once: {err}"
+    );
     assert_eq!(d.job("c")["state"], "running");
     // SIGHUP reloads as well.
     d.write_config("jobs:\n  b:\n    exec: ['true']\n    on_calendar: hourly\n");

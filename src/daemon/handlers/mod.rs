@@ -32,7 +32,13 @@ impl Daemon {
                     crate::log_info!("reloaded: {report}");
                     Reply::ok(report)
                 }
-                Err(e) => Reply::err(ErrorCode::Failed, e),
+                Err(e) => {
+                    crate::log_error!(
+                        "reload refused, the running config is kept: {}",
+                        e.replace('\n', "; ")
+                    );
+                    Reply::err(ErrorCode::Failed, e)
+                }
             },
             (Request::Status { .. }, Some(id)) => Reply::ok(self.status(id)),
             (Request::History { name, n }, Some(_)) => Reply::ok(self.history(&name, n)),

@@ -20,7 +20,7 @@ impl Daemon {
             Ok(c) => Arc::new(c),
             Err(e) => {
                 notify("READY=1\n");
-                return Err(format!("config refused, the running one is kept: {e}"));
+                return Err(e.to_string());
             }
         };
         self.configure_watch_for(&config);
