@@ -272,11 +272,25 @@ fn follow(
 /// kept in memory only (no `/var/log/journal`) has no per-user files, and
 /// only root and the `systemd-journal`/`adm` groups read the system's.
 fn journal_hint(src: &LogSource) -> Option<String> {
-    let persistent = match &src.namespace {
-        None => std::path::Path::new("/var/log/journal").is_dir(),
-        Some(_) => return None,
-    };
-    if persistent || rustix::process::geteuid().is_root() {
+    if src.namespace.is_some() || rustix::process::geteuid().is_root() {
+        return None;
+    }
+    // journald writes a user's own file (user-UID.journal) only to a
+    // persistent journal: /var/log/journal/MACHINE-ID/.
+    let uid = rustix::process::geteuid().as_raw();
+    let own_file = std::fs::read_dir("/var/log/journal")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|d| std::fs::read_dir(d.path()).ok())
+        .flatten()
+        .flatten()
+        .any(|f| {
+            f.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("user-{uid}"))
+        });
+    if own_file {
         return None;
     }
     let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
@@ -299,8 +313,8 @@ fn journal_hint(src: &LogSource) -> Option<String> {
         return None;
     }
     Some(
-        "this machine keeps its journal in memory only (no /var/log/journal), which journalctl \
-         shows a normal user nothing of; make it persistent (`sudo mkdir -p /var/log/journal` and \
+        "this machine's journal has no file of yours (it is kept in memory only, or not under \
+         /var/log/journal), and journalctl shows a normal user nothing else; make it persistent (`sudo mkdir -p /var/log/journal` and \
          restart systemd-journald, or Storage=persistent in journald.conf), or join the \
          systemd-journal group"
             .to_owned(),
