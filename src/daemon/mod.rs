@@ -305,6 +305,8 @@ impl Daemon {
             self.config.path.display(),
             self.opts.socket.display()
         );
+        // Start-up's code and heap are not needed while idle.
+        supervise::memory::shed();
         loop {
             self.arm();
             let mono = self.mono_deadline();

@@ -11,6 +11,7 @@
 //! exec to succeed) and `reap` never interleave.
 
 pub mod hygiene;
+pub mod memory;
 pub mod scope;
 
 use std::os::fd::OwnedFd;

@@ -79,6 +79,8 @@ impl Daemon {
             .collect();
         self.warn_controls(touched);
         self.config = config;
+        // The parser's code and heap are not needed until the next reload.
+        crate::supervise::memory::shed();
         notify("READY=1\n");
         Ok(report)
     }
