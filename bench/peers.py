@@ -4,7 +4,7 @@ system's own configuration, and reading a daemon's footprint from /proc.
 
 systemd --user is started by hand as root in a private mount namespace in
 which /run/systemd/system exists, with its own HOME, XDG_RUNTIME_DIR and
-cgroup (research/perf-anchors.md); cron runs in a private mount namespace
+cgroup (as systemd runs it); cron runs in a private mount namespace
 with its crontab directories bind-mounted; supervisord gets its own config,
 socket and log directory.
 """
