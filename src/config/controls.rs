@@ -2,13 +2,13 @@
 //! what it runs: priorities (`nice`, `io_class`, `io_priority`), cgroup
 //! limits, `wait_for`/`max_wait` and `inhibit`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_saphyr::Spanned;
 
 use super::raw::{RawJob, RawWaitFor, Scalar, Words};
 use super::validate::Validator;
-use super::{Condition, Inhibit, Layered, Limit, Limits, exec, suggestion};
+use super::{Condition, Inhibit, Layered, Limit, Limits, suggestion};
 
 impl Validator<'_> {
     /// `nice`: -20..19, as `setpriority(2)` takes it.
@@ -208,21 +208,9 @@ impl Validator<'_> {
     fn paths(&mut self, list: &Spanned<Words>, key: &str, vars: &Layered) -> Vec<PathBuf> {
         let mut out = Vec::new();
         for (p, at) in &list.value.items {
-            let at = at.unwrap_or(list.referenced);
-            let expanded = if p == "~" {
-                Ok(self.env.home().to_owned())
-            } else {
-                exec::expand_word(p, vars)
-            };
-            match expanded {
-                Ok(p) if Path::new(&p).is_absolute() => out.push(PathBuf::from(p)),
-                Ok(p) => self.error(
-                    &at,
-                    format!(
-                        "{key} {p:?} is relative; write an absolute path or one starting with ~/"
-                    ),
-                ),
-                Err(m) => self.error(&at, format!("{key}: {m}")),
+            match self.absolute(p, vars, key) {
+                Ok(p) => out.push(p),
+                Err(m) => self.error(&at.unwrap_or(list.referenced), m),
             }
         }
         out

@@ -95,9 +95,9 @@ impl Validator<'_> {
                 Some(rest) => (true, rest),
                 None => (false, p.as_str()),
             };
-            match self.absolute(p, vars) {
+            match self.absolute(p, vars, "environment_file") {
                 Ok(path) => out.push(EnvFile { path, optional }),
-                Err(m) => self.error(&at, format!("environment_file {m}")),
+                Err(m) => self.error(&at, m),
             }
         }
         out
@@ -109,17 +109,18 @@ impl Validator<'_> {
             top: &[],
             base: self.env,
         };
-        match self.absolute(&raw.value, &vars) {
+        match self.absolute(&raw.value, &vars, "metrics_file") {
             Ok(p) => Some(p),
             Err(m) => {
-                self.error(&raw.referenced, format!("metrics_file {m}"));
+                self.error(&raw.referenced, m);
                 None
             }
         }
     }
 
-    /// `p` expanded (`~`, `${VAR}`); an error unless it is absolute.
-    fn absolute(&self, p: &str, vars: &Layered) -> Result<PathBuf, String> {
+    /// `p`, the value of `key`, expanded (`~`, `${VAR}`); the error for
+    /// `key` unless it is absolute.
+    pub(super) fn absolute(&self, p: &str, vars: &Layered, key: &str) -> Result<PathBuf, String> {
         let expanded = if p == "~" {
             Ok(self.env.home().to_owned())
         } else {
@@ -128,9 +129,9 @@ impl Validator<'_> {
         match expanded {
             Ok(x) if Path::new(&x).is_absolute() => Ok(PathBuf::from(x)),
             Ok(x) => Err(format!(
-                "{x:?} is relative; write an absolute path or one starting with ~/"
+                "{key} {x:?} is relative; write an absolute path or one starting with ~/"
             )),
-            Err(m) => Err(m),
+            Err(m) => Err(format!("{key}: {m}")),
         }
     }
 }

@@ -417,27 +417,12 @@ impl Validator<'_> {
     fn working_directory(&mut self, raw: Option<&Spanned<String>>, vars: &Layered) -> PathBuf {
         match raw {
             None => PathBuf::from(self.env.home()),
-            Some(w) => {
-                let expanded = if w.value == "~" {
-                    Ok(self.env.home().to_owned())
-                } else {
-                    exec::expand_word(&w.value, vars)
-                };
-                match expanded {
-                    Ok(p) if Path::new(&p).is_absolute() => PathBuf::from(p),
-                    Ok(p) => {
-                        self.error(
-                            &w.referenced,
-                            format!("working_directory {p:?} is relative; write an absolute path or one starting with ~/"),
-                        );
-                        PathBuf::new()
-                    }
-                    Err(m) => {
-                        self.error(&w.referenced, format!("working_directory: {m}"));
-                        PathBuf::new()
-                    }
-                }
-            }
+            Some(w) => self
+                .absolute(&w.value, vars, "working_directory")
+                .unwrap_or_else(|m| {
+                    self.error(&w.referenced, m);
+                    PathBuf::new()
+                }),
         }
     }
 

@@ -96,11 +96,10 @@ impl Daemon {
     /// `next`: every scheduled job's coming elapses (or those of `names`),
     /// merged in time order.
     pub(super) fn next(&mut self, names: &[String], n: usize, until: Option<i64>) -> Reply {
-        if let Some(unknown) = names.iter().find(|x| !self.names.contains_key(*x)) {
-            return match self.job_id(unknown) {
-                Err(reply) => reply,
-                Ok(_) => Reply::err(ErrorCode::UnknownJob, unknown.clone()),
-            };
+        for name in names {
+            if let Err(reply) = self.job_id(name) {
+                return reply;
+            }
         }
         let now = now_usec();
         let elapsed = self.started.elapsed();
