@@ -81,6 +81,11 @@ pub struct Options {
 
 /// Runs the daemon until SIGTERM/SIGINT. Fatal start-up problems come
 /// back as errors (one line each).
+// SAFETY: the section only places the code: `.text.hot.*` is an
+// ordinary executable text section that every linker merges into `.text`
+// (see `supervise::memory` for why these functions sit together).
+#[allow(unsafe_code)]
+#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.jobd_idle"))]
 pub fn run(opts: &Options) -> anyhow::Result<()> {
     supervise::hygiene::prepare();
     let zones = SystemZones::from_env();
@@ -97,6 +102,7 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
+        .on_thread_park(supervise::memory::at_park)
         .build()
         .context("cannot start the event loop")?;
     rt.block_on(async move {
@@ -306,7 +312,7 @@ impl Daemon {
             self.opts.socket.display()
         );
         // Start-up's code and heap are not needed while idle.
-        supervise::memory::shed();
+        supervise::memory::shed_at_next_park();
         loop {
             self.arm();
             let mono = self.mono_deadline();

@@ -80,7 +80,7 @@ impl Daemon {
         self.warn_controls(touched);
         self.config = config;
         // The parser's code and heap are not needed until the next reload.
-        crate::supervise::memory::shed();
+        crate::supervise::memory::shed_at_next_park();
         notify("READY=1\n");
         Ok(report)
     }
