@@ -30,6 +30,14 @@ pub struct CronSpec {
     specs: Vec<CalendarSpec>,
 }
 
+impl CronSpec {
+    /// Gives back spare list capacity (the spec lives as long as its job;
+    /// each spec's own lists are exact already).
+    pub fn shrink_to_fit(&mut self) {
+        self.specs.shrink_to_fit();
+    }
+}
+
 /// Why a crontab line was refused, and where.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid cron expression {expr:?}: at column {column}: {message}")]

@@ -181,6 +181,8 @@ fn normalize_chain(items: &mut Vec<Component>) {
     }
     items.sort_unstable();
     items.dedup();
+    // A spec lives as long as its job: no spare capacity.
+    items.shrink_to_fit();
 }
 
 /// systemd's `chain_valid`.

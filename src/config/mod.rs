@@ -154,6 +154,21 @@ pub struct Job {
     pub inhibit: Vec<Inhibit>,
 }
 
+impl Job {
+    /// Gives back the spare capacity of the job's lists: a job lives as
+    /// long as the daemon, and most hold one schedule and a short `exec`.
+    pub fn shrink_to_fit(&mut self) {
+        self.argv.shrink_to_fit();
+        self.environment.shrink_to_fit();
+        self.schedules.shrink_to_fit();
+        for s in &mut self.schedules {
+            if let ScheduleKind::Cron(c) = &mut s.kind {
+                c.shrink_to_fit();
+            }
+        }
+    }
+}
+
 /// An `environment_file`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EnvFile {

@@ -111,7 +111,8 @@ impl Validator<'_> {
                     ),
                 );
             }
-            if let Some(job) = self.job(name, job, &names) {
+            if let Some(mut job) = self.job(name, job, &names) {
+                job.shrink_to_fit();
                 jobs.push(Arc::new(job));
             }
         }
