@@ -42,6 +42,7 @@ mod pump;
 mod server;
 mod setup;
 mod shutdown;
+mod signals;
 mod timer;
 mod watch;
 mod world;
@@ -52,7 +53,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::calendar::{MktimeState, ZoneSource as _};
@@ -293,14 +293,12 @@ impl Daemon {
     }
 
     async fn run(&mut self, mut requests: mpsc::UnboundedReceiver<Incoming>) {
-        let (Ok(mut sigchld), Ok(mut sigterm), Ok(mut sigint), Ok(mut sighup)) = (
-            signal(SignalKind::child()),
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::hangup()),
-        ) else {
-            crate::log_error!("cannot install signal handlers; exiting");
-            return;
+        let mut signals = match signals::Signals::install() {
+            Ok(s) => s,
+            Err(e) => {
+                crate::log_error!("cannot install signal handlers ({e}); exiting");
+                return;
+            }
         };
         supervise::hygiene::release_hangup();
         self.start_up();
@@ -324,18 +322,25 @@ impl Daemon {
             };
             tokio::select! {
                 Some(inc) = requests.recv() => self.handle(inc),
-                _ = sigchld.recv() => self.reap(),
+                got = signals.recv() => {
+                    if got.child {
+                        self.reap();
+                    }
+                    if got.stop {
+                        break;
+                    }
+                    if got.hangup {
+                        self.reload_on_sighup();
+                    }
+                }
                 wake = self.timer.wait() => self.on_wall(wake),
                 () = self.watch.changed() => self.on_conditions(),
                 () = sleep => self.on_mono(),
-                _ = sighup.recv() => self.reload_on_sighup(),
-                _ = sigterm.recv() => break,
-                _ = sigint.recv() => break,
             }
             self.recheck_held();
         }
         notify("STOPPING=1\n");
-        self.shut_down(&mut sigchld).await;
+        self.shut_down(&mut signals).await;
     }
 
     fn start_up(&mut self) {

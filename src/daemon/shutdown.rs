@@ -3,16 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::signal::unix::Signal;
-
 use super::Daemon;
+use super::signals::Signals;
 use crate::lifecycle::Event;
 use crate::supervise;
 
 impl Daemon {
     /// SIGTERM/SIGINT: stop every job (stop signal, then SIGKILL after its
     /// stop_timeout), wait for them, flush state.
-    pub(super) async fn shut_down(&mut self, sigchld: &mut Signal) {
+    pub(super) async fn shut_down(&mut self, signals: &mut Signals) {
         let start = Instant::now();
         let running = self.ids_where(|l| l.run().is_some());
         let longest = running
@@ -31,7 +30,7 @@ impl Daemon {
                 .mono_deadline()
                 .unwrap_or(deadline + Duration::from_secs(1));
             tokio::select! {
-                _ = sigchld.recv() => self.reap(),
+                _ = signals.recv() => self.reap(),
                 () = tokio::time::sleep_until(next.into()) => self.on_mono(),
             }
             if Instant::now() > deadline + Duration::from_secs(5) {
@@ -56,7 +55,7 @@ impl Daemon {
             }
             // A child that died since the reap above has its SIGCHLD pending.
             tokio::select! {
-                _ = sigchld.recv() => {}
+                _ = signals.recv() => {}
                 () = tokio::time::sleep_until(until.into()) => {}
             }
         }
