@@ -81,11 +81,6 @@ pub struct Options {
 
 /// Runs the daemon until SIGTERM/SIGINT. Fatal start-up problems come
 /// back as errors (one line each).
-// SAFETY: the section only places the code: `.text.hot.*` is an
-// ordinary executable text section that every linker merges into `.text`
-// (see `supervise::memory` for why these functions sit together).
-#[allow(unsafe_code)]
-#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.jobd_idle"))]
 pub fn run(opts: &Options) -> anyhow::Result<()> {
     supervise::hygiene::prepare();
     let zones = SystemZones::from_env();
@@ -105,54 +100,73 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
         .on_thread_park(supervise::memory::at_park)
         .build()
         .context("cannot start the event loop")?;
-    rt.block_on(async move {
-        let (store, warnings) = Store::open(&opts.state_dir);
-        for w in warnings {
-            crate::log_warn!("{w}");
-        }
-        let listener = tokio::net::UnixListener::from_std(
-            bound
-                .listener
-                .try_clone()
-                .context("cannot use the socket")?,
-        )
-        .context("cannot use the socket")?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(server::accept_loop(listener, tx));
-        let log = setup::open_log(&config, opts);
-        let timer = WallTimer::new().context("cannot create the wall-clock timer")?;
-        let mut daemon = Daemon {
-            opts: opts.clone(),
-            zones,
-            mktime: MktimeState::default(),
-            store,
-            config: Arc::new(config),
-            jobs: BTreeMap::new(),
-            names: HashMap::new(),
-            next_id: 0,
-            pids: HashMap::new(),
-            clients: HashMap::new(),
-            next_client: 0,
-            containment,
-            log,
-            timer,
-            started: Instant::now(),
-            store_failing: false,
-            watch: Watch::new(setup::roots()),
-            slots: Slots::default(),
-            recheck: false,
-            busy: std::collections::HashSet::new(),
-            manager_env: Vec::new(),
-            switches: std::collections::BTreeSet::new(),
-            metrics_due: false,
-            metrics_failing: false,
-            helpers: HashMap::new(),
-        };
-        daemon.run(rx).await;
-        drop(bound);
-        drop(state_lock);
-        Ok(())
-    })
+    serve(
+        &rt,
+        Box::pin(async move {
+            let (store, warnings) = Store::open(&opts.state_dir);
+            for w in warnings {
+                crate::log_warn!("{w}");
+            }
+            let listener = tokio::net::UnixListener::from_std(
+                bound
+                    .listener
+                    .try_clone()
+                    .context("cannot use the socket")?,
+            )
+            .context("cannot use the socket")?;
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(server::accept_loop(listener, tx));
+            let log = setup::open_log(&config, opts);
+            let timer = WallTimer::new().context("cannot create the wall-clock timer")?;
+            let mut daemon = Daemon {
+                opts: opts.clone(),
+                zones,
+                mktime: MktimeState::default(),
+                store,
+                config: Arc::new(config),
+                jobs: BTreeMap::new(),
+                names: HashMap::new(),
+                next_id: 0,
+                pids: HashMap::new(),
+                clients: HashMap::new(),
+                next_client: 0,
+                containment,
+                log,
+                timer,
+                started: Instant::now(),
+                store_failing: false,
+                watch: Watch::new(setup::roots()),
+                slots: Slots::default(),
+                recheck: false,
+                busy: std::collections::HashSet::new(),
+                manager_env: Vec::new(),
+                switches: std::collections::BTreeSet::new(),
+                metrics_due: false,
+                metrics_failing: false,
+                helpers: HashMap::new(),
+            };
+            daemon.run(rx).await;
+            drop(bound);
+            drop(state_lock);
+            Ok(())
+        }),
+    )
+}
+
+/// Runs the daemon's future on the event loop. The future is boxed so that
+/// its code stays out of this function: what is left is the loop that
+/// polls it and parks, which runs right after an idle shed and so sits in
+/// the same text section as the shed itself (see `supervise::memory`).
+// SAFETY: the section only places the code: `.text.hot.*` is an
+// ordinary executable text section that every linker merges into `.text`.
+#[allow(unsafe_code)]
+#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.jobd_idle"))]
+#[inline(never)]
+fn serve(
+    rt: &tokio::runtime::Runtime,
+    daemon: std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + '_>>,
+) -> anyhow::Result<()> {
+    rt.block_on(daemon)
 }
 
 /// How often records the state store could not write are tried again.
@@ -190,7 +204,9 @@ struct Daemon {
     /// The state store refused a write and has not taken all since.
     store_failing: bool,
     config: Arc<Config>,
-    jobs: BTreeMap<JobId, Slot>,
+    /// Boxed: a B-tree node holds eleven entries and is seldom full, and a
+    /// slot is a few hundred bytes.
+    jobs: BTreeMap<JobId, Box<Slot>>,
     /// The jobs of the running config, by name (a removed job still
     /// stopping is in `jobs` only).
     names: HashMap<String, JobId>,
@@ -271,14 +287,14 @@ impl Daemon {
         }
         self.jobs.insert(
             id,
-            Slot {
+            Box::new(Slot {
                 life,
                 program,
                 tail: Tail::default(),
                 to_file: Arc::default(),
                 io: None,
                 inhibit_refused: None,
-            },
+            }),
         );
         id
     }

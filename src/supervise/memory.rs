@@ -23,8 +23,9 @@
 //! pages are let go at the last moment before the thread sleeps, and only
 //! the few pages the sleep itself runs come back. The kernel maps code back
 //! in aligned 64 KiB blocks, so the functions that run after the drop (this
-//! module's and `daemon::run`, into which the event loop's park is inlined)
-//! share one text section, `.text.hot.jobd_idle`, and so lie side by side.
+//! module's and `daemon::serve`, into which the event loop's park is
+//! inlined) share one text section, `.text.hot.jobd_idle`, and so lie side
+//! by side.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
