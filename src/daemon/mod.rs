@@ -189,6 +189,9 @@ struct Slot {
     io: Option<RunIo>,
     /// What systemd-inhibit said when it last refused (`inhibit`).
     inhibit_refused: Option<String>,
+    /// The output of the run last released, while its lines are still
+    /// being delivered (a waiting client hears of the end after them).
+    last_output: std::sync::Weak<crate::journal::RunOutput>,
 }
 
 struct RunIo {
@@ -294,6 +297,7 @@ impl Daemon {
                 to_file: Arc::default(),
                 io: None,
                 inhibit_refused: None,
+                last_output: std::sync::Weak::new(),
             }),
         );
         id

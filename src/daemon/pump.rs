@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::{Daemon, JobId, RunIo, notice};
 use crate::ipc::{Answered, Reply};
 use crate::journal;
-use crate::lifecycle::{Action, Event, Notice};
+use crate::lifecycle::{Action, Answer, Event, Notice};
 use crate::supervise::{self, scope::Scope};
 
 impl Daemon {
@@ -59,6 +59,14 @@ impl Daemon {
                 answer,
                 more,
             } => {
+                // A run's end is told after its last output line is
+                // delivered: `run-now --wait` then `logs` shows it all.
+                let output = matches!(answer, Answer::Ended(_))
+                    .then(|| match &slot.io {
+                        Some(io) => Some(Arc::clone(&io.output)),
+                        None => slot.last_output.upgrade(),
+                    })
+                    .flatten();
                 let reply = Reply::ok(Answered { name, answer });
                 let sender = if more {
                     self.clients.get(&client).cloned()
@@ -66,7 +74,12 @@ impl Daemon {
                     self.clients.remove(&client)
                 };
                 if let Some(tx) = sender {
-                    let _ = tx.send(reply);
+                    match output {
+                        Some(o) => answer_after_output(&o, tx, reply),
+                        None => {
+                            let _ = tx.send(reply);
+                        }
+                    }
                 }
             }
             Action::Chain { jobs, trigger, env } => {
@@ -80,6 +93,7 @@ impl Daemon {
             }
             Action::Release => {
                 if let Some(io) = slot.io.take() {
+                    slot.last_output = Arc::downgrade(&io.output);
                     io.scope.remove();
                 }
                 self.release_inhibitor(id);
@@ -229,4 +243,33 @@ fn env_files(def: &crate::config::Job) -> Result<Vec<(String, String)>, String> 
         }
     }
     Ok(out)
+}
+
+/// How long a run's end waits to be told for output still coming (from a
+/// process that escaped the run and still holds its stdout, say).
+const ANSWER_OUTPUT_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Sends `reply` once the run's output has all been delivered, or after
+/// [`ANSWER_OUTPUT_GRACE`], whichever comes first.
+fn answer_after_output(
+    output: &journal::RunOutput,
+    tx: tokio::sync::mpsc::UnboundedSender<Reply>,
+    reply: Reply,
+) {
+    let once = Arc::new(std::sync::Mutex::new(Some((tx, reply))));
+    let send = |once: &std::sync::Mutex<Option<_>>| {
+        let taken: Option<(tokio::sync::mpsc::UnboundedSender<Reply>, Reply)> = once
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some((tx, reply)) = taken {
+            let _ = tx.send(reply);
+        }
+    };
+    let later = Arc::clone(&once);
+    tokio::spawn(async move {
+        tokio::time::sleep(ANSWER_OUTPUT_GRACE).await;
+        send(&later);
+    });
+    output.then(move || send(&once));
 }

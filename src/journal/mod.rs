@@ -247,7 +247,7 @@ impl Log {
             mirror: self.mirror,
             tail,
             log: self.clone(),
-            open: Mutex::new((2, None)),
+            open: Mutex::new(output::Open::new()),
         })
     }
 }

@@ -47,8 +47,26 @@ pub struct RunOutput {
     pub(super) mirror: bool,
     pub(super) tail: Tail,
     pub(super) log: Log,
-    /// Streams still open, and the event to log once both are done.
-    pub(super) open: Mutex<(u8, Option<Entry>)>,
+    /// Streams still open, and what to do once both are done.
+    pub(super) open: Mutex<Open>,
+}
+
+/// What waits for a run's output streams to end.
+pub(super) struct Open {
+    /// Streams not yet at their end.
+    pub(super) streams: u8,
+    /// What to do then, in order (the `finished` entry, answers to
+    /// clients that waited).
+    pub(super) then: Vec<Box<dyn FnOnce() + Send>>,
+}
+
+impl Open {
+    pub(super) fn new() -> Open {
+        Open {
+            streams: 2,
+            then: Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,29 +189,37 @@ impl RunOutput {
     /// Logs `e` once all the run's output has been delivered (at once if
     /// it has).
     pub fn after_output(&self, e: Entry) {
+        let log = self.log.clone();
+        self.then(move || log.emit(e));
+    }
+
+    /// Does `f` once all the run's output has been delivered (at once if
+    /// it has): a client waiting for the run hears of its end after its
+    /// last line is in the journal or the file.
+    pub fn then(&self, f: impl FnOnce() + Send + 'static) {
         let mut open = self
             .open
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if open.0 == 0 {
+        if open.streams == 0 {
             drop(open);
-            self.log.emit(e);
+            f();
         } else {
-            open.1 = Some(e);
+            open.then.push(Box::new(f));
         }
     }
 
     fn stream_done(&self) {
-        let (last, pending) = {
+        let (last, then) = {
             let mut open = self
                 .open
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            open.0 = open.0.saturating_sub(1);
-            if open.0 == 0 {
-                (true, open.1.take())
+            open.streams = open.streams.saturating_sub(1);
+            if open.streams == 0 {
+                (true, std::mem::take(&mut open.then))
             } else {
-                (false, None)
+                (false, Vec::new())
             }
         };
         if last {
@@ -204,8 +230,8 @@ impl RunOutput {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .release();
         }
-        if let Some(e) = pending {
-            self.log.emit(e);
+        for f in then {
+            f();
         }
     }
 
