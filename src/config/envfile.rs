@@ -37,16 +37,20 @@ pub fn parse(text: &str) -> (Vars, Vec<(usize, String)>) {
             continue;
         };
         let key = key.trim();
-        let valid = !key.is_empty()
-            && !key.starts_with(|c: char| c.is_ascii_digit())
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if valid {
+        if is_var_name(key) {
             out.push((key.to_owned(), unquote(value.trim())));
         } else {
             bad.push((i + 1, format!("{key:?} is not a variable name")));
         }
     }
     (out, bad)
+}
+
+/// A variable name: letters, digits and `_`, not first a digit.
+pub fn is_var_name(k: &str) -> bool {
+    !k.is_empty()
+        && !k.starts_with(|c: char| c.is_ascii_digit())
+        && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn unquote(v: &str) -> String {

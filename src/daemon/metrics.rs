@@ -70,9 +70,9 @@ pub(super) fn render(d: &Daemon) -> String {
     let mut rows: Vec<Vec<String>> = vec![Vec::new(); METRICS.len()];
     for j in &jobs {
         let name = label(&j.name);
-        let runs: Vec<_> = d.store.runs(&j.name).collect();
-        let success_end = runs
-            .iter()
+        let success_end = d
+            .store
+            .runs(&j.name)
             .rev()
             .find(|r| r.result == Some(RunResult::Success))
             .and_then(|r| r.end_usec);
@@ -142,7 +142,7 @@ impl Daemon {
         let Some(path) = self.config.metrics_file.clone() else {
             return;
         };
-        match crate::state::switches::write_atomic(&path, render(self).as_bytes(), 0o644) {
+        match crate::state::write_atomic(&path, render(self).as_bytes(), 0o644) {
             Ok(()) => self.metrics_failing = false,
             Err(e) if !self.metrics_failing => {
                 self.metrics_failing = true;

@@ -256,20 +256,12 @@ fn answer_after_output(
     tx: tokio::sync::mpsc::UnboundedSender<Reply>,
     reply: Reply,
 ) {
-    let once = Arc::new(std::sync::Mutex::new(Some((tx, reply))));
-    let send = |once: &std::sync::Mutex<Option<_>>| {
-        let taken: Option<(tokio::sync::mpsc::UnboundedSender<Reply>, Reply)> = once
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some((tx, reply)) = taken {
-            let _ = tx.send(reply);
-        }
-    };
-    let later = Arc::clone(&once);
-    tokio::spawn(async move {
-        tokio::time::sleep(ANSWER_OUTPUT_GRACE).await;
-        send(&later);
+    let (done, delivered) = tokio::sync::oneshot::channel();
+    output.then(move || {
+        let _ = done.send(());
     });
-    output.then(move || send(&once));
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(ANSWER_OUTPUT_GRACE, delivered).await;
+        let _ = tx.send(reply);
+    });
 }

@@ -9,7 +9,7 @@ use crate::run::Trigger;
 impl Lifecycle {
     /// Whether the job starts on its own: the file's `enabled`, unless
     /// switched off.
-    pub(super) fn enabled(&self) -> bool {
+    pub fn enabled(&self) -> bool {
         self.def.enabled && !self.switched_off
     }
 

@@ -4,8 +4,6 @@
 //! change: a crash leaves the old list or the new one, never half.
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
 const FILE: &str = "disabled";
@@ -36,32 +34,7 @@ pub fn load(dir: &Path) -> (BTreeSet<String>, Option<String>) {
 /// Writes the list; the old one stays if this fails.
 pub fn save(dir: &Path, names: &BTreeSet<String>) -> std::io::Result<()> {
     let text: String = names.iter().map(|n| format!("{n}\n")).collect();
-    write_atomic(&dir.join(FILE), text.as_bytes(), 0o600)
-}
-
-/// Replaces `path` with `bytes` so that a reader (or a crash) sees the
-/// old contents or the new, never part: a temporary file in the same
-/// directory, synced, renamed over it.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.jobd-tmp"));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_data()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    super::write_atomic(&dir.join(FILE), text.as_bytes(), 0o600)
 }
 
 #[cfg(test)]

@@ -126,7 +126,7 @@ fn dead_stack(mapping: (usize, usize), sp: usize) -> Option<Droppable> {
 
 /// Drops the daemon's clean file-backed pages and the unused part of the
 /// main thread's stack, and trims the heap; how many kilobytes of
-/// mappings were let go (for the log).
+/// mappings were let go.
 ///
 /// The order keeps what runs after the code is let go, and so comes back,
 /// as small as can be: the heap is trimmed and every allocation freed
@@ -162,26 +162,33 @@ pub fn shed() -> usize {
     drop(list);
     trim_heap();
     for d in &ranges[..n] {
-        bytes += dont_need(d);
+        // SAFETY: each range is one whole mapping of this process, taken
+        // from /proc/self/smaps just above: private, file-backed, not
+        // writable, and without anonymous (copy-on-write) pages, so every
+        // page in it is a clean copy of the file. Dropping them only
+        // unmaps them from this process; the next access maps the same
+        // bytes again from the page cache (or the file). No Rust object
+        // lives in such a mapping as data that could change, and code
+        // running in it (this function included) simply faults back.
+        #[allow(unsafe_code)]
+        let dropped = unsafe { dont_need(d) };
+        bytes += dropped;
     }
     bytes / 1024
 }
 
-/// `MADV_DONTNEED` on one clean, read-only, private file mapping; bytes.
-// SAFETY: the section only places the code: `.text.hot.*` is an
-// ordinary executable text section that every linker merges into `.text`
-// (see `supervise::memory` for why these functions sit together).
+/// `MADV_DONTNEED` on `d`; how many bytes were let go.
+///
+/// # Safety
+/// Nothing may be read from `d` afterwards expecting what it held: a file
+/// mapping reads back from the file, anonymous memory as zeros.
+// SAFETY (of the attribute): the section only places the code:
+// `.text.hot.*` is an ordinary executable text section that every linker
+// merges into `.text` (see the module's text for why).
 #[allow(unsafe_code)]
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.jobd_idle"))]
-fn dont_need(d: &Droppable) -> usize {
-    // SAFETY: the range is one whole mapping of this process, taken
-    // from /proc/self/smaps just before: private, file-backed, not
-    // writable, and without anonymous (copy-on-write) pages, so every
-    // page in it is a clean copy of the file. MADV_DONTNEED only
-    // unmaps those pages from this process; the next access maps the
-    // same bytes again from the page cache (or the file). No Rust
-    // object lives in such a mapping as data that could change, and
-    // code running in it (this function included) simply faults back.
+unsafe fn dont_need(d: &Droppable) -> usize {
+    // SAFETY: the caller vouches for the range (above).
     #[allow(unsafe_code)]
     let r =
         unsafe { rustix::mm::madvise(d.start as *mut _, d.len, rustix::mm::Advice::LinuxDontNeed) };
@@ -204,9 +211,9 @@ fn shed_stack(smaps: &str) -> usize {
     // dropped the pages read as zeros and are faulted in on next use,
     // exactly like stack never touched before.
     #[allow(unsafe_code)]
-    let r =
-        unsafe { rustix::mm::madvise(d.start as *mut _, d.len, rustix::mm::Advice::LinuxDontNeed) };
-    if r.is_ok() { d.len } else { 0 }
+    unsafe {
+        dont_need(&d)
+    }
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use super::super::{Daemon, JobId, metrics, setup::which_cached};
 use crate::calendar::ZoneSource as _;
 use crate::calendar::timestamp;
+use crate::config::envfile::is_var_name;
 use crate::ipc::{EnvironmentInfo, ErrorCode, NextElapse, Reply};
 use crate::lifecycle::Event;
 use crate::schedule;
@@ -42,7 +43,10 @@ impl Daemon {
 
     /// `set-environment`: names must be variable names.
     pub(super) fn set_environment(&mut self, vars: Vec<(String, String)>) -> Reply {
-        if let Some((k, _)) = vars.iter().find(|(k, v)| !var_name(k) || v.contains('\0')) {
+        if let Some((k, _)) = vars
+            .iter()
+            .find(|(k, v)| !is_var_name(k) || v.contains('\0'))
+        {
             return Reply::err(
                 ErrorCode::BadRequest,
                 format!("{k:?} is not a variable name (letters, digits, `_`, not first a digit)"),
@@ -166,10 +170,4 @@ impl Daemon {
     pub(super) fn metrics(&self) -> Reply {
         Reply::ok(metrics::render(self))
     }
-}
-
-fn var_name(k: &str) -> bool {
-    !k.is_empty()
-        && !k.starts_with(|c: char| c.is_ascii_digit())
-        && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }

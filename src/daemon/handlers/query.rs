@@ -62,7 +62,7 @@ impl Daemon {
                 Hold::Waiting(r) => Some(r.clone()),
                 Hold::Queued => None,
             }),
-            enabled: def.enabled && !life.switched_off(),
+            enabled: life.enabled(),
             schedule: def.schedule_texts(),
             next_run: next_usec.map(rfc3339),
             last_start: last.map(|r| rfc3339(r.start_usec)),
