@@ -374,7 +374,7 @@ fn ac_power_waits_for_mains_and_wakes_on_a_uevent() {
     d.wait_for("index: deferred: on battery");
     // Any device's uevent wakes the daemon to read the supplies again
     // (other tests' devices too), so no wake-up count here: the network
-    // and mount tests hold that line.
+    // and mount tests hold that line. Time passes, briefly: still held.
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(state(&d, "index"), ("waiting".into(), "on battery".into()));
     // Plugged in: the attribute changes, then the kernel announces a
